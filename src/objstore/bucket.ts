@@ -1,0 +1,32 @@
+// Object storage as the rest of Kiln sees it: a flat key space of immutable
+// objects. Implementations: filesystem.ts (local directory) and s3.ts.
+
+/** Thrown by get/getRange/head when the key does not exist. */
+export class ObjectNotFoundError extends Error {
+  constructor(readonly key: string) {
+    super(`object not found: ${key}`);
+    this.name = 'ObjectNotFoundError';
+  }
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+}
+
+export interface Bucket {
+  /** Writes the whole object atomically: readers see the old object or the new one, never a part. */
+  put(key: string, body: Uint8Array): Promise<void>;
+  /** Reads a whole object. */
+  get(key: string): Promise<Uint8Array>;
+  /** Reads `length` bytes from `offset`. Reading past the end returns the bytes that exist. */
+  getRange(key: string, offset: number, length: number): Promise<Uint8Array>;
+  /** Size of an object. */
+  head(key: string): Promise<ObjectInfo>;
+  /** Every object whose key starts with `prefix`, sorted by key. */
+  list(prefix: string): Promise<ObjectInfo[]>;
+  /** Deletes an object; deleting a missing key is not an error. */
+  delete(key: string): Promise<void>;
+  /** Releases connections or handles. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,89 @@
+// What a block holds, independent of how it is encoded: the segment writer
+// builds these, block/writer.ts encodes them, block/reader.ts gives them back.
+
+/** A label set, sorted by name, names unique. */
+export type Labels = ReadonlyArray<readonly [name: string, value: string]>;
+
+/**
+ * Symbols of one dataset, deduplicated, in columns. Strings are indexes into
+ * `strings` (strings[0] === ""). Stack trace ids in profile rows are indexes
+ * into the stack trace table.
+ */
+export interface Symbols {
+  strings: string[];
+
+  functionName: number[];
+  functionSystemName: number[];
+  functionFilename: number[];
+  functionStartLine: number[];
+
+  mappingMemoryStart: number[];
+  mappingMemoryLimit: number[];
+  mappingFileOffset: number[];
+  mappingFilename: number[];
+  mappingBuildId: number[];
+  mappingFlags: number[];
+
+  /** Mapping index + 1 of each location; 0 = no mapping. */
+  locationMapping: number[];
+  locationAddress: number[];
+  /** Lines of location j are [locationLineEnd[j-1] (0 for j = 0) .. locationLineEnd[j]). */
+  locationLineEnd: number[];
+  lineFunction: number[];
+  lineNumber: number[];
+
+  /** Locations of stack trace k (leaf first) are [stacktraceEnd[k-1] (0 for k = 0) .. stacktraceEnd[k]). */
+  stacktraceEnd: number[];
+  stacktraceLocations: number[];
+}
+
+/** One profile of one series (one sample type of one pushed profile). */
+export interface ProfileRow {
+  /** Index into the dataset's series list. */
+  seriesIndex: number;
+  /** 16 bytes (a UUID). */
+  profileId: Uint8Array;
+  timeNanos: bigint;
+  durationNanos: bigint;
+  period: bigint;
+  /** Sum of `values`. */
+  totalValue: number;
+  /** Stack trace ids with a non-zero value, and those values (same length). */
+  stacktraceIds: Uint32Array;
+  values: Float64Array;
+}
+
+/** One dataset = the profiles of one service of one tenant. */
+export interface DatasetContent {
+  tenant: string;
+  /** service_name. */
+  name: string;
+  /** Label sets of the series, each with __profile_type__, service_name, ... */
+  series: Labels[];
+  /** Rows sorted by (series labels, timeNanos). The writer sorts if needed. */
+  rows: ProfileRow[];
+  symbols: Symbols;
+}
+
+export function emptySymbols(): Symbols {
+  return {
+    strings: [''],
+    functionName: [],
+    functionSystemName: [],
+    functionFilename: [],
+    functionStartLine: [],
+    mappingMemoryStart: [],
+    mappingMemoryLimit: [],
+    mappingFileOffset: [],
+    mappingFilename: [],
+    mappingBuildId: [],
+    mappingFlags: [],
+    locationMapping: [],
+    locationAddress: [],
+    locationLineEnd: [],
+    lineFunction: [],
+    lineNumber: [],
+    stacktraceEnd: [],
+    stacktraceLocations: [],
+  };
+}
