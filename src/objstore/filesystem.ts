@@ -1,0 +1,291 @@
+// A Bucket over a local directory: one file per object, key segments become
+// directories. Writes go through a temp file + fsync + rename so a crash at any
+// moment leaves either the old object or the new one, never a torn file.
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { ObjectNotFoundError, type Bucket, type ObjectInfo } from './bucket.js';
+
+/** Name prefix of in-flight writes; such files are never objects. */
+const TEMP_PREFIX = '.tmp-';
+
+/**
+ * Throws unless `key` is a portable object key: `/`-separated, relative, no
+ * empty/`.`/`..` segments, no backslash or NUL, no segment starting with
+ * `.tmp-` (reserved for in-flight writes). Both backends apply the same rules
+ * so a key that works on one works on the other.
+ */
+export function validateObjectKey(key: string): void {
+  const bad = (why: string): never => {
+    throw new Error(`invalid object key ${JSON.stringify(key)}: ${why}`);
+  };
+  if (typeof key !== 'string') bad('not a string');
+  if (key.length === 0) bad('empty key');
+  if (key.includes('\0')) bad('contains NUL');
+  if (key.includes('\\')) bad('contains a backslash');
+  if (key.startsWith('/')) bad('absolute keys are not allowed');
+  for (const seg of key.split('/')) {
+    if (seg === '') bad('empty path segment');
+    if (seg === '.' || seg === '..') bad(`"${seg}" segments are not allowed`);
+    if (seg.startsWith(TEMP_PREFIX)) bad(`segments starting with "${TEMP_PREFIX}" are reserved`);
+  }
+}
+
+/** Throws unless offset/length are non-negative safe integers. */
+export function validateRange(offset: number, length: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) {
+    throw new Error(`invalid range offset ${offset}: must be a non-negative integer`);
+  }
+  if (!Number.isSafeInteger(length) || length < 0) {
+    throw new Error(`invalid range length ${length}: must be a non-negative integer`);
+  }
+}
+
+/** Sorts keys by their UTF-8 bytes, the order S3 lists in. */
+export function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+function errCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+/** Errors meaning "there is no regular file at this path". */
+function isMissing(err: unknown): boolean {
+  const c = errCode(err);
+  return c === 'ENOENT' || c === 'ENOTDIR' || c === 'EISDIR';
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const h = await open(dir, 'r');
+  try {
+    await h.sync();
+  } catch (err) {
+    // Some filesystems cannot fsync a directory; the rename is still atomic there.
+    if (errCode(err) !== 'EINVAL') throw err;
+  } finally {
+    await h.close();
+  }
+}
+
+export class FilesystemBucket implements Bucket {
+  private readonly root: string;
+
+  constructor(dir: string) {
+    if (typeof dir !== 'string' || dir === '') throw new Error('filesystem bucket: directory must be a non-empty path');
+    this.root = resolve(dir);
+  }
+
+  private path(key: string): string {
+    validateObjectKey(key);
+    return join(this.root, ...key.split('/'));
+  }
+
+  async put(key: string, body: Uint8Array): Promise<void> {
+    const target = this.path(key);
+    if (!(body instanceof Uint8Array)) throw new Error(`put ${JSON.stringify(key)}: body must be a Uint8Array`);
+    const dir = dirname(target);
+    // A concurrent delete may remove the (then empty) parent between mkdir and
+    // open; retrying the whole sequence a few times closes that window.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.putOnce(key, target, dir, body);
+        return;
+      } catch (err) {
+        if (errCode(err) === 'ENOENT' && attempt < 5) continue;
+        throw err;
+      }
+    }
+  }
+
+  private async putOnce(key: string, target: string, dir: string, body: Uint8Array): Promise<void> {
+    let firstCreated: string | undefined;
+    try {
+      firstCreated = await mkdir(dir, { recursive: true });
+    } catch (err) {
+      if (errCode(err) === 'ENOTDIR' || errCode(err) === 'EEXIST') {
+        throw new Error(`put ${JSON.stringify(key)}: a parent path of this key is an object (filesystem backend cannot hold both "a" and "a/b")`, { cause: err });
+      }
+      throw err;
+    }
+
+    const tmp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    let h: FileHandle | undefined = await open(tmp, 'wx', 0o644);
+    try {
+      await h.writeFile(body);
+      await h.sync();
+      await h.close();
+      h = undefined;
+      try {
+        await rename(tmp, target);
+      } catch (err) {
+        const c = errCode(err);
+        if (c === 'EISDIR' || c === 'ENOTEMPTY' || c === 'EEXIST' || c === 'ENOTDIR') {
+          throw new Error(`put ${JSON.stringify(key)}: keys nested under this key exist (filesystem backend cannot hold both "a" and "a/b")`, { cause: err });
+        }
+        throw err;
+      }
+    } catch (err) {
+      if (h) await h.close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+
+    // The rename is only durable once the directory entry is on disk; likewise
+    // every directory mkdir created needs its entry in its parent synced.
+    await fsyncDir(dir);
+    if (firstCreated !== undefined) {
+      const created: string[] = [];
+      for (let d = dir; d.length >= firstCreated.length; d = dirname(d)) {
+        created.push(d);
+        if (d === firstCreated) break;
+      }
+      for (const d of created) await fsyncDir(dirname(d));
+    }
+  }
+
+  async get(key: string): Promise<Uint8Array> {
+    const h = await this.openObject(key);
+    try {
+      const size = (await h.stat()).size;
+      return await readAt(h, 0, size);
+    } finally {
+      await h.close();
+    }
+  }
+
+  async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    validateRange(offset, length);
+    const h = await this.openObject(key);
+    try {
+      const size = (await h.stat()).size;
+      const n = Math.max(0, Math.min(length, size - offset));
+      return await readAt(h, offset, n);
+    } finally {
+      await h.close();
+    }
+  }
+
+  /** Opens a key's file for reading; anything that is not a regular file is "not found". */
+  private async openObject(key: string): Promise<FileHandle> {
+    const p = this.path(key);
+    let h: FileHandle;
+    try {
+      h = await open(p, 'r');
+    } catch (err) {
+      if (isMissing(err)) throw new ObjectNotFoundError(key);
+      throw err;
+    }
+    try {
+      const st = await h.stat();
+      if (!st.isFile()) throw new ObjectNotFoundError(key);
+    } catch (err) {
+      await h.close();
+      throw err;
+    }
+    return h;
+  }
+
+  async head(key: string): Promise<ObjectInfo> {
+    const p = this.path(key);
+    try {
+      const st = await stat(p);
+      if (!st.isFile()) throw new ObjectNotFoundError(key);
+      return { key, size: st.size };
+    } catch (err) {
+      if (isMissing(err)) throw new ObjectNotFoundError(key);
+      throw err;
+    }
+  }
+
+  async list(prefix: string): Promise<ObjectInfo[]> {
+    if (typeof prefix !== 'string') throw new Error('list: prefix must be a string');
+    // Start at the deepest directory the prefix pins down, so listing one
+    // block does not walk the whole bucket. Only do so when that directory
+    // part is itself a valid key path (a prefix like "../" must not escape).
+    let startKey = '';
+    const slash = prefix.lastIndexOf('/');
+    if (slash > 0) {
+      const dirPart = prefix.slice(0, slash);
+      try {
+        validateObjectKey(dirPart);
+        startKey = dirPart + '/';
+      } catch {
+        return []; // no valid key can start with this prefix
+      }
+    }
+    const out: ObjectInfo[] = [];
+    await this.walk(startKey === '' ? this.root : join(this.root, ...startKey.slice(0, -1).split('/')), startKey, prefix, out);
+    out.sort((a, b) => compareKeys(a.key, b.key));
+    return out;
+  }
+
+  private async walk(dir: string, keyPrefix: string, prefix: string, out: ObjectInfo[]): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isMissing(err)) return; // directory vanished (or never existed)
+      throw err;
+    }
+    await Promise.all(
+      entries.map(async (e) => {
+        if (e.name.startsWith(TEMP_PREFIX)) return;
+        const key = keyPrefix + e.name;
+        if (e.isDirectory()) {
+          // Prune subtrees that cannot contain a match.
+          const sub = key + '/';
+          if (!(sub.startsWith(prefix) || prefix.startsWith(sub))) return;
+          await this.walk(join(dir, e.name), sub, prefix, out);
+        } else if (e.isFile()) {
+          if (!key.startsWith(prefix)) return;
+          try {
+            out.push({ key, size: (await stat(join(dir, e.name))).size });
+          } catch (err) {
+            if (!isMissing(err)) throw err; // deleted while listing
+          }
+        }
+      }),
+    );
+  }
+
+  async delete(key: string): Promise<void> {
+    const p = this.path(key);
+    try {
+      const st = await stat(p);
+      if (!st.isFile()) return; // a directory of nested keys is not an object
+      await unlink(p);
+    } catch (err) {
+      if (isMissing(err)) return;
+      throw err;
+    }
+    // Best effort: drop parents that became empty so deleted blocks leave no
+    // directory litter; stop at the first one still in use.
+    let d = dirname(p);
+    while (d !== this.root && d.startsWith(this.root + sep)) {
+      try {
+        await rmdir(d);
+      } catch {
+        break;
+      }
+      d = dirname(d);
+    }
+    await fsyncDir(d).catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    // Nothing is held open between calls.
+  }
+}
+
+/** Reads exactly `n` bytes at `pos` (fewer only if the file shrank). */
+async function readAt(h: FileHandle, pos: number, n: number): Promise<Uint8Array> {
+  const buf = Buffer.allocUnsafe(n);
+  let done = 0;
+  while (done < n) {
+    const { bytesRead } = await h.read(buf, done, n - done, pos + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done === n ? buf : buf.subarray(0, done);
+}
