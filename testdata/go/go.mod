@@ -1,0 +1,3 @@
+module kiln/testdata/go
+
+go 1.19
