@@ -1,0 +1,187 @@
+// Kiln's configuration: one typed object, every default named here.
+//
+// Each setting has a flag (`-server.http-listen-port=4040`, also `--flag`) and a
+// YAML key derived from the flag name: dots nest, dashes become underscores
+// (`server: { http_listen_port: 4040 }`). Precedence: defaults < -config.file < flags.
+
+export const TARGETS = ['all', 'distributor', 'segment-writer', 'metastore'] as const;
+export type Target = (typeof TARGETS)[number];
+
+export interface Config {
+  target: Target[];
+  config: { file: string };
+  server: {
+    httpListenAddress: string;
+    httpListenPort: number;
+    /** How long SIGTERM waits for in-flight pushes and open segments. */
+    gracefulShutdownTimeout: number;
+  };
+  log: { level: 'debug' | 'info' | 'warn' | 'error' };
+  storage: {
+    backend: 'filesystem' | 's3';
+    filesystem: { dir: string };
+    s3: {
+      endpoint: string;
+      bucketName: string;
+      region: string;
+      accessKeyId: string;
+      secretAccessKey: string;
+      forcePathStyle: boolean;
+    };
+  };
+  auth: { multitenancyEnabled: boolean; noAuthTenant: string };
+  distributor: {
+    /** Shards that tenant+service pairs are spread over (jump consistent hash). */
+    numShards: number;
+    ingestionRateLimitMb: number;
+    ingestionBurstSizeMb: number;
+    /** Bytes of one request body as received (compressed or not). */
+    maxRecvMsgSize: number;
+    /** Bytes of request bodies being processed at once; beyond it pushes get 429. */
+    maxInflightBytes: number;
+    /** Address of the segment writer; empty = this process. */
+    segmentWriterAddress: string;
+  };
+  validation: {
+    maxLabelNamesPerSeries: number;
+    maxLengthLabelName: number;
+    maxLengthLabelValue: number;
+    maxProfileSizeBytes: number;
+    maxProfileStacktraceSamples: number;
+    maxProfileStacktraceSampleLabels: number;
+    maxProfileStacktraceDepth: number;
+    maxProfileSymbolValueLength: number;
+    rejectOlderThan: number;
+    rejectNewerThan: number;
+  };
+  segmentWriter: {
+    segmentDuration: number;
+    /** Written into each segment's created_by; empty = hostname. */
+    instanceId: string;
+    uploadMaxRetries: number;
+    uploadTimeout: number;
+  };
+  metastore: {
+    /** Address of the metastore; empty = this process. */
+    address: string;
+    dataDir: string;
+  };
+}
+
+type Kind = 'string' | 'int' | 'float' | 'bool' | 'duration' | 'enum' | 'targets';
+
+export interface FlagDef {
+  /** Flag name without the leading dash. */
+  name: string;
+  kind: Kind;
+  help: string;
+  /** Allowed values for 'enum'. */
+  values?: readonly string[];
+  /** Other accepted names. */
+  aliases?: string[];
+}
+
+const MiB = 1024 * 1024;
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+
+export function defaultConfig(): Config {
+  return {
+    target: ['all'],
+    config: { file: '' },
+    server: { httpListenAddress: '', httpListenPort: 4040, gracefulShutdownTimeout: 30 * SECOND },
+    log: { level: 'info' },
+    storage: {
+      backend: 'filesystem',
+      filesystem: { dir: './data' },
+      s3: { endpoint: '', bucketName: '', region: 'us-east-1', accessKeyId: '', secretAccessKey: '', forcePathStyle: false },
+    },
+    auth: { multitenancyEnabled: false, noAuthTenant: 'anonymous' },
+    distributor: {
+      numShards: 4,
+      ingestionRateLimitMb: 4,
+      ingestionBurstSizeMb: 2,
+      maxRecvMsgSize: 100 * MiB,
+      maxInflightBytes: 256 * MiB,
+      segmentWriterAddress: '',
+    },
+    validation: {
+      maxLabelNamesPerSeries: 30,
+      maxLengthLabelName: 1024,
+      maxLengthLabelValue: 2048,
+      maxProfileSizeBytes: 4 * MiB,
+      maxProfileStacktraceSamples: 16000,
+      maxProfileStacktraceSampleLabels: 100,
+      maxProfileStacktraceDepth: 1000,
+      maxProfileSymbolValueLength: 65535,
+      rejectOlderThan: 1 * HOUR,
+      rejectNewerThan: 10 * MINUTE,
+    },
+    segmentWriter: { segmentDuration: 500, instanceId: '', uploadMaxRetries: 3, uploadTimeout: 2 * SECOND },
+    metastore: { address: '', dataDir: './data-metastore' },
+  };
+}
+
+export const FLAGS: readonly FlagDef[] = [
+  { name: 'target', kind: 'targets', help: `Comma-separated components to run: ${TARGETS.join(', ')}.` },
+  { name: 'config.file', kind: 'string', help: 'YAML configuration file; its keys are the flag names (dots nest, dashes become underscores).' },
+  { name: 'server.http-listen-address', kind: 'string', help: 'HTTP listen address (empty: all interfaces).' },
+  { name: 'server.http-listen-port', kind: 'int', help: 'HTTP listen port (HTTP/1.1 and h2c: Connect, gRPC, gRPC-Web, /ingest).' },
+  { name: 'server.graceful-shutdown-timeout', kind: 'duration', help: 'On SIGTERM, time allowed to flush open segments and answer in-flight pushes.' },
+  { name: 'log.level', kind: 'enum', values: ['debug', 'info', 'warn', 'error'], help: 'Only log messages with the given severity or above.' },
+  { name: 'storage.backend', kind: 'enum', values: ['filesystem', 's3'], help: 'Object storage backend.' },
+  { name: 'storage.filesystem.dir', kind: 'string', help: 'Directory of the filesystem bucket.' },
+  { name: 'storage.s3.endpoint', kind: 'string', help: 'S3 endpoint URL, e.g. http://127.0.0.1:9000 (empty: AWS).' },
+  { name: 'storage.s3.bucket-name', kind: 'string', aliases: ['storage.s3.bucket'], help: 'S3 bucket name.' },
+  { name: 'storage.s3.region', kind: 'string', help: 'S3 region.' },
+  { name: 'storage.s3.access-key-id', kind: 'string', help: 'S3 access key id (empty: default credential chain).' },
+  { name: 'storage.s3.secret-access-key', kind: 'string', help: 'S3 secret access key.' },
+  { name: 'storage.s3.force-path-style', kind: 'bool', help: 'Use path-style S3 URLs (needed by most S3-compatible servers).' },
+  { name: 'auth.multitenancy-enabled', kind: 'bool', help: 'Require X-Scope-OrgID on every request; when false every request belongs to -auth.no-auth-tenant.' },
+  { name: 'auth.no-auth-tenant', kind: 'string', help: 'Tenant used when multitenancy is disabled.' },
+  { name: 'distributor.num-shards', kind: 'int', help: 'Number of shards; each (tenant, service_name) maps to one by jump consistent hashing.' },
+  { name: 'distributor.ingestion-rate-limit-mb', kind: 'float', help: 'Per-tenant ingestion rate limit in MiB/s of decompressed profiles (0: off).' },
+  { name: 'distributor.ingestion-burst-size-mb', kind: 'float', help: 'Per-tenant ingestion burst size in MiB.' },
+  { name: 'distributor.max-recv-msg-size', kind: 'int', help: 'Largest request body accepted, in bytes (413 beyond).' },
+  { name: 'distributor.max-inflight-bytes', kind: 'int', help: 'Request bytes processed at once by this distributor; beyond it pushes get 429 (0: off).' },
+  { name: 'distributor.segment-writer-address', kind: 'string', help: 'Base URL of the segment writer (empty: this process).' },
+  { name: 'validation.max-label-names-per-series', kind: 'int', help: 'Maximum number of labels per series.' },
+  { name: 'validation.max-length-label-name', kind: 'int', help: 'Maximum length of a label name.' },
+  { name: 'validation.max-length-label-value', kind: 'int', help: 'Maximum length of a label value.' },
+  { name: 'validation.max-profile-size-bytes', kind: 'int', help: 'Maximum decompressed size of one profile (0: off).' },
+  { name: 'validation.max-profile-stacktrace-samples', kind: 'int', help: 'Maximum number of samples in one profile (0: off).' },
+  { name: 'validation.max-profile-stacktrace-sample-labels', kind: 'int', help: 'Maximum number of labels of one sample (0: off).' },
+  { name: 'validation.max-profile-stacktrace-depth', kind: 'int', help: 'Deeper stack traces are truncated, keeping the root frames (0: off).' },
+  { name: 'validation.max-profile-symbol-value-length', kind: 'int', help: 'Longer symbols (function names, file names) are truncated, keeping the end (0: off).' },
+  { name: 'validation.reject-older-than', kind: 'duration', help: 'Reject profiles older than this (0: off).' },
+  { name: 'validation.reject-newer-than', kind: 'duration', help: 'Reject profiles more than this in the future (0: off).' },
+  { name: 'segment-writer.segment-duration', kind: 'duration', help: 'How long a segment collects profiles before it is uploaded.' },
+  { name: 'segment-writer.instance-id', kind: 'string', help: 'Writer id recorded in created_by of every segment (empty: hostname).' },
+  { name: 'segment-writer.upload-max-retries', kind: 'int', help: 'Retries of a failed segment upload or registration.' },
+  { name: 'segment-writer.upload-timeout', kind: 'duration', help: 'Timeout of one segment upload attempt.' },
+  { name: 'metastore.address', kind: 'string', help: 'Base URL of the metastore (empty: this process).' },
+  { name: 'metastore.data-dir', kind: 'string', help: 'Directory of the embedded metastore (block index log).' },
+];
+
+/** `server.http-listen-port` → ['server', 'httpListenPort']. */
+export function configPath(flagName: string): string[] {
+  return flagName.split('.').map((part) => part.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase()));
+}
+
+/** `server.http-listen-port` → ['server', 'http_listen_port'] (the YAML key path). */
+export function yamlPath(flagName: string): string[] {
+  return flagName.split('.').map((part) => part.replaceAll('-', '_'));
+}
+
+export function getPath(obj: unknown, path: readonly string[]): unknown {
+  let cur = obj;
+  for (const p of path) cur = (cur as Record<string, unknown> | undefined)?.[p];
+  return cur;
+}
+
+export function setPath(obj: object, path: readonly string[], value: unknown): void {
+  let cur = obj as Record<string, unknown>;
+  for (const p of path.slice(0, -1)) cur = cur[p] as Record<string, unknown>;
+  cur[path[path.length - 1]!] = value;
+}

@@ -1,0 +1,105 @@
+// How one decoded profile becomes series: one per (pprof sample-label set,
+// sample type), labelled as Pyroscope labels them (__profile_type__ =
+// name:type:unit:period_type:period_unit, __type__, __unit__, ...).
+
+import type { Labels } from '../block/model.js';
+import type { DecodedProfile } from '../pprof/profile.js';
+
+/** Sample labels that identify one sample (tracing), not a series. */
+const SAMPLE_ONLY_LABELS = new Set(['span_id', 'trace_id', 'profile_id']);
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** Pyroscope's guess of a profile's metric name from its sample types. */
+export function guessProfileName(p: DecodedProfile): string {
+  const types = Array.from(p.sampleTypeType, (i) => p.strings[i]!);
+  const period = p.strings[p.periodTypeType] ?? '';
+  if (types.includes('wall') || period === 'wall') return 'wall';
+  if (types.some((t) => t.includes('cpu')) || period === 'cpu') return 'process_cpu';
+  if (types.some((t) => t.startsWith('alloc_') || t.startsWith('inuse_') || t === 'space' || t === 'objects')) return 'memory';
+  if (types.some((t) => t.startsWith('mutex_'))) return 'mutex';
+  if (types.some((t) => t.startsWith('block_'))) return 'block';
+  if (types.some((t) => t === 'contentions' || t === 'delay')) return 'mutex';
+  if (types.some((t) => t.startsWith('goroutine'))) return 'goroutine';
+  return 'unknown';
+}
+
+export interface SeriesPlan {
+  /** Sample indexes of each group (samples sharing one sample-label set). */
+  groups: Uint32Array[];
+  /** labels[g][t]: the series labels of group g, sample type t. */
+  labels: Labels[][];
+  /** profileTypes[t]: the __profile_type__ value of sample type t. */
+  profileTypes: string[];
+}
+
+function compareLabel(a: readonly [string, string], b: readonly [string, string]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
+}
+
+/**
+ * Splits a profile into series. `base` holds the validated request labels
+ * (sorted, service_name present, __name__ optional). Sample labels never
+ * override request labels.
+ */
+export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
+  const name = base.find(([n]) => n === '__name__')?.[1] ?? guessProfileName(p);
+  const baseNames = new Set(base.map(([n]) => n));
+  const periodType = p.strings[p.periodTypeType]!;
+  const periodUnit = p.strings[p.periodTypeUnit]!;
+  const profileTypes: string[] = [];
+  const typeLabels: [string, string][][] = [];
+  for (let t = 0; t < p.sampleTypeType.length; t++) {
+    const type = p.strings[p.sampleTypeType[t]!]!;
+    const unit = p.strings[p.sampleTypeUnit[t]!]!;
+    const profileType = `${name}:${type}:${unit}:${periodType}:${periodUnit}`;
+    profileTypes.push(profileType);
+    typeLabels.push([
+      ['__name__', name],
+      ['__period_type__', periodType],
+      ['__period_unit__', periodUnit],
+      ['__profile_type__', profileType],
+      ['__type__', type],
+      ['__unit__', unit],
+    ]);
+  }
+
+  // Group samples by their string sample labels (most profiles have none).
+  const keyOf = (i: number): string => {
+    const start = p.sampleLabelStart[i]!;
+    const end = p.sampleLabelStart[i + 1]!;
+    if (start === end) return '';
+    const parts: string[] = [];
+    const seen = new Set<string>();
+    for (let k = start; k < end; k++) {
+      if (p.labelStr[k] === 0) continue; // numeric label
+      const key = p.strings[p.labelKey[k]!]!.replaceAll('.', '_');
+      if (SAMPLE_ONLY_LABELS.has(key) || baseNames.has(key) || key.startsWith('__') || !LABEL_NAME.test(key) || seen.has(key)) continue;
+      seen.add(key);
+      parts.push(`${key}\u0000${p.strings[p.labelStr[k]!]!}`);
+    }
+    return parts.sort().join('\u0001');
+  };
+  const byKey = new Map<string, number[]>();
+  let allUnlabelled = true;
+  for (let i = 0; i < p.sampleCount && allUnlabelled; i++) if (keyOf(i) !== '') allUnlabelled = false;
+  if (allUnlabelled) {
+    byKey.set('', Array.from({ length: p.sampleCount }, (_, i) => i));
+  } else {
+    for (let i = 0; i < p.sampleCount; i++) {
+      const key = keyOf(i);
+      let list = byKey.get(key);
+      if (!list) byKey.set(key, (list = []));
+      list.push(i);
+    }
+  }
+  // A profile without samples still records that it was received.
+  if (byKey.size === 0) byKey.set('', []);
+
+  const keys = [...byKey.keys()].sort();
+  const groups = keys.map((k) => Uint32Array.from(byKey.get(k)!));
+  const labels = keys.map((key) => {
+    const sampleLabels: [string, string][] = key === '' ? [] : key.split('\u0001').map((kv) => kv.split('\u0000') as [string, string]);
+    return typeLabels.map((tl) => [...base.filter(([n]) => n !== '__name__'), ...sampleLabels, ...tl].sort(compareLabel) as Labels);
+  });
+  return { groups, labels, profileTypes };
+}

@@ -1,0 +1,75 @@
+// One TCP port for HTTP/1.1 and cleartext HTTP/2 (h2c, prior knowledge).
+// Node's http2 server with allowHTTP1 does not fall back to HTTP/1.1 on
+// plaintext (spec/ecosystem.md §6), so we peek at the first bytes of each
+// connection: the HTTP/2 preface goes to the http2 server, the rest to http.
+
+import http from 'node:http';
+import http2 from 'node:http2';
+import net from 'node:net';
+
+export type RequestHandler = (
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
+
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+export interface DualServer {
+  readonly port: number;
+  /** Stops accepting connections and closes idle ones; resolves when all are closed. */
+  close(graceMs: number): Promise<void>;
+}
+
+export async function listenDual(handler: RequestHandler, host: string, port: number): Promise<DualServer> {
+  const h1 = http.createServer({ keepAliveTimeout: 65_000 }, handler);
+  const h2 = http2.createServer({}, handler);
+  const sockets = new Set<net.Socket>();
+  const sessions = new Set<http2.Http2Session>();
+  h2.on('session', (s) => {
+    sessions.add(s);
+    s.on('close', () => sessions.delete(s));
+  });
+
+  const tcp = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.once('readable', function route() {
+      const head: Buffer | null = socket.read(H2_PREFACE.length) ?? socket.read();
+      if (head === null) {
+        // Fewer bytes than asked and nothing buffered yet: wait for more.
+        socket.once('readable', route);
+        return;
+      }
+      socket.unshift(head);
+      const isH2 = head.length >= 3 && H2_PREFACE.subarray(0, Math.min(head.length, H2_PREFACE.length)).equals(head.subarray(0, Math.min(head.length, H2_PREFACE.length)));
+      (isH2 ? h2 : h1).emit('connection', socket);
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(port, host || undefined, () => {
+      tcp.off('error', reject);
+      resolve();
+    });
+  });
+  const address = tcp.address() as net.AddressInfo;
+
+  return {
+    port: address.port,
+    async close(graceMs: number) {
+      const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
+      h1.closeIdleConnections();
+      for (const s of sessions) s.close();
+      const timer = setTimeout(() => {
+        for (const s of sockets) s.destroy();
+      }, graceMs);
+      timer.unref();
+      // Connections that finish their in-flight request are closed by keep-alive handling.
+      const poll = setInterval(() => h1.closeIdleConnections(), 100);
+      await closed;
+      clearInterval(poll);
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,8 @@
+// Structured JSON logs (pino) on stdout.
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+export function createLogger(level: string): Logger {
+  return pino({ level, base: { service: 'kiln' }, timestamp: pino.stdTimeFunctions.isoTime });
+}
