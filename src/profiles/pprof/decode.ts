@@ -1,0 +1,999 @@
+// Hand-written protobuf reader for perftools.profiles.Profile (google/pprof
+// profile.proto) that decodes straight into the typed-array columns of
+// DecodedProfile. Object-per-sample decoders spend most of their time in GC on
+// large profiles; this one allocates a handful of growable typed arrays and one
+// JS string per string-table entry.
+//
+// Two passes: the first walks the wire format once, collecting raw ids; the
+// second resolves location/function/mapping ids into 0-based indexes and checks
+// string references (tables may appear in any order on the wire).
+//
+// Memory: every element pushed into a column consumed at least one input byte,
+// and columns at most double when they grow, so memory stays within a constant
+// factor of the input size whatever lengths or counts the input declares.
+
+import type { DecodedProfile } from './profile.js';
+
+export interface PprofLimits {
+  /** Max samples per profile (Pyroscope max_profile_stacktrace_samples). 0 = off. */
+  maxSamples?: number;
+  /** Max labels on one sample (max_profile_stacktrace_sample_labels). 0 = off. */
+  maxSampleLabels?: number;
+  /** Max frames per stack; deeper stacks lose their leaf-side frames (max_profile_stacktrace_depth). 0 = off. */
+  maxStackDepth?: number;
+  /** Max UTF-8 bytes per string; longer ones keep their last bytes (max_profile_symbol_value_length). 0 = off. */
+  maxSymbolLength?: number;
+  /** Max string-table entries. 0 = off. */
+  maxStrings?: number;
+  /** Max locations. 0 = off. */
+  maxLocations?: number;
+}
+
+export class PprofDecodeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PprofDecodeError';
+  }
+}
+
+export type PprofLimitReason = 'samples_limit' | 'sample_labels_limit';
+
+/** A per-tenant limit was exceeded; carries what the caller needs for a Pyroscope-style message. */
+export class PprofLimitError extends PprofDecodeError {
+  readonly reason: PprofLimitReason;
+  readonly actual: number;
+  readonly limit: number;
+  constructor(reason: PprofLimitReason, actual: number, limit: number) {
+    super(
+      reason === 'samples_limit'
+        ? `profile has ${actual} samples, limit is ${limit}`
+        : `a sample has ${actual} labels, limit is ${limit}`,
+    );
+    this.name = 'PprofLimitError';
+    this.reason = reason;
+    this.actual = actual;
+    this.limit = limit;
+  }
+}
+
+const TWO32 = 4294967296;
+const U32_MAX = 0xffffffff;
+
+// Wire types.
+const VARINT = 0;
+const I64 = 1;
+const LEN = 2;
+const SGROUP = 3;
+const EGROUP = 4;
+const I32 = 5;
+
+// ignoreBOM keeps a leading U+FEFF as part of the string instead of eating it.
+const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: true });
+
+class F64 {
+  a: Float64Array;
+  n = 0;
+  constructor(cap: number) {
+    this.a = new Float64Array(cap);
+  }
+  push(v: number): void {
+    if (this.n === this.a.length) this.grow();
+    this.a[this.n++] = v;
+  }
+  grow(): void {
+    const b = new Float64Array(this.a.length * 2);
+    b.set(this.a);
+    this.a = b;
+  }
+  done(): Float64Array {
+    return this.a.slice(0, this.n);
+  }
+}
+
+class U32 {
+  a: Uint32Array;
+  n = 0;
+  constructor(cap: number) {
+    this.a = new Uint32Array(cap);
+  }
+  push(v: number): void {
+    if (this.n === this.a.length) this.grow();
+    this.a[this.n++] = v;
+  }
+  grow(): void {
+    const b = new Uint32Array(this.a.length * 2);
+    b.set(this.a);
+    this.a = b;
+  }
+  done(): Uint32Array {
+    return this.a.slice(0, this.n);
+  }
+}
+
+class U8 {
+  a: Uint8Array;
+  n = 0;
+  constructor(cap: number) {
+    this.a = new Uint8Array(cap);
+  }
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Uint8Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+  done(): Uint8Array {
+    return this.a.slice(0, this.n);
+  }
+}
+
+function limitOf(v: number | undefined, name: string): number {
+  if (v === undefined) return 0;
+  if (!Number.isInteger(v) || v < 0) throw new RangeError(`pprof limit ${name} must be a non-negative integer, got ${v}`);
+  return v;
+}
+
+class Reader {
+  readonly buf: Uint8Array;
+  pos = 0;
+  /** Low and high 32 bits of the last multi-byte varint (hi = 0 after a 1-byte one). */
+  lo = 0;
+  hi = 0;
+  /** Message being decoded, for error messages. */
+  ctx = 'Profile';
+
+  // Limits.
+  readonly maxSamples: number;
+  readonly maxSampleLabels: number;
+  readonly maxStackDepth: number;
+  readonly maxSymbolLength: number;
+  readonly maxStrings: number;
+  readonly maxLocations: number;
+
+  // Profile scalars.
+  periodTypeType = 0;
+  periodTypeUnit = 0;
+  period = 0;
+  timeNanos = 0n;
+  durationNanos = 0n;
+  defaultSampleType = 0;
+  dropFrames = 0;
+  keepFrames = 0;
+  /** Largest string index referenced anywhere (checked once the table is complete). */
+  maxStr = 0;
+
+  strings: string[] = [];
+  stType: U32;
+  stUnit: U32;
+  comments: U32;
+
+  // Samples.
+  sampleCount = 0;
+  /** Samples seen beyond maxSamples are only counted, so the error can report the total. */
+  samplesSeen = 0;
+  valuesPerSample = -1;
+  badValuesSample = -1;
+  badValuesCount = 0;
+  labelsOver = 0;
+  values: F64;
+  sampleLocStart: U32;
+  sampleLocRaw: F64;
+  sampleLabelStart: U32;
+  labelKey: U32;
+  labelStr: U32;
+  labelNum: F64;
+  labelNumUnit: U32;
+
+  // Locations.
+  locId: F64;
+  locMappingRaw: F64;
+  locAddress: F64;
+  locFolded: U8;
+  locLineStart: U32;
+  lineFunctionRaw: F64;
+  lineNumber: F64;
+  lineColumn: F64;
+
+  // Functions.
+  fnId: F64;
+  fnName: U32;
+  fnSystemName: U32;
+  fnFilename: U32;
+  fnStartLine: F64;
+
+  // Mappings.
+  mapId: F64;
+  mapStart: F64;
+  mapLimit: F64;
+  mapOffset: F64;
+  mapFilename: U32;
+  mapBuildId: U32;
+  mapFlags: U8;
+
+  constructor(buf: Uint8Array, limits: PprofLimits) {
+    this.buf = buf;
+    this.maxSamples = limitOf(limits.maxSamples, 'maxSamples');
+    this.maxSampleLabels = limitOf(limits.maxSampleLabels, 'maxSampleLabels');
+    this.maxStackDepth = limitOf(limits.maxStackDepth, 'maxStackDepth');
+    this.maxSymbolLength = limitOf(limits.maxSymbolLength, 'maxSymbolLength');
+    this.maxStrings = limitOf(limits.maxStrings, 'maxStrings');
+    this.maxLocations = limitOf(limits.maxLocations, 'maxLocations');
+    // Initial capacities scale with the input so big profiles rarely regrow,
+    // but stay small enough that a tiny input allocates little.
+    const big = Math.max(16, Math.min(1 << 21, buf.length >>> 3));
+    const mid = Math.max(16, Math.min(1 << 17, buf.length >>> 7));
+    this.stType = new U32(4);
+    this.stUnit = new U32(4);
+    this.comments = new U32(4);
+    this.values = new F64(mid);
+    this.sampleLocStart = new U32(mid);
+    this.sampleLocRaw = new F64(big);
+    this.sampleLabelStart = new U32(mid);
+    this.labelKey = new U32(16);
+    this.labelStr = new U32(16);
+    this.labelNum = new F64(16);
+    this.labelNumUnit = new U32(16);
+    this.locId = new F64(mid);
+    this.locMappingRaw = new F64(mid);
+    this.locAddress = new F64(mid);
+    this.locFolded = new U8(mid);
+    this.locLineStart = new U32(mid);
+    this.lineFunctionRaw = new F64(mid);
+    this.lineNumber = new F64(mid);
+    this.lineColumn = new F64(mid);
+    this.fnId = new F64(mid);
+    this.fnName = new U32(mid);
+    this.fnSystemName = new U32(mid);
+    this.fnFilename = new U32(mid);
+    this.fnStartLine = new F64(mid);
+    this.mapId = new F64(4);
+    this.mapStart = new F64(4);
+    this.mapLimit = new F64(4);
+    this.mapOffset = new F64(4);
+    this.mapFilename = new U32(4);
+    this.mapBuildId = new U32(4);
+    this.mapFlags = new U8(4);
+  }
+
+  fail(what: string, at: number = this.pos): PprofDecodeError {
+    return new PprofDecodeError(`invalid pprof: ${what} at byte ${at} (in ${this.ctx})`);
+  }
+
+  /** Reads an unsigned varint as a number (exact below 2^53). */
+  u(end: number): number {
+    const p = this.pos;
+    if (p < end) {
+      const c = this.buf[p];
+      if (c < 0x80) {
+        this.pos = p + 1;
+        this.hi = 0;
+        return c;
+      }
+    }
+    return this.uSlow(end);
+  }
+
+  uSlow(end: number): number {
+    const b = this.buf;
+    const start = this.pos;
+    let p = start;
+    if (p >= end) throw this.fail('truncated varint', start);
+    let c = b[p++];
+    let lo = c & 0x7f;
+    let hi = 0;
+    let shift = 7;
+    while (c >= 0x80) {
+      if (shift > 63) throw this.fail('varint longer than 10 bytes', start);
+      if (p >= end) throw this.fail('truncated varint', start);
+      c = b[p++];
+      if (shift < 28) lo |= (c & 0x7f) << shift;
+      else if (shift === 28) {
+        lo |= (c & 0x0f) << 28;
+        hi = (c & 0x7f) >>> 4;
+      } else hi |= (c & 0x7f) << (shift - 32);
+      shift += 7;
+    }
+    this.pos = p;
+    this.lo = lo >>> 0;
+    this.hi = hi >>> 0;
+    return this.hi * TWO32 + this.lo;
+  }
+
+  /** Reads an int64 varint (two's complement, so negatives come back negative). */
+  i(end: number): number {
+    const v = this.u(end);
+    // Only a multi-byte varint can set the sign bit, and that path set lo/hi.
+    return this.hi >= 0x80000000 ? (this.hi | 0) * TWO32 + this.lo : v;
+  }
+
+  /** Reads an int64 varint exactly, as a bigint. */
+  big(end: number): bigint {
+    const v = this.u(end);
+    if (this.hi === 0) return BigInt(v);
+    return BigInt.asIntN(64, (BigInt(this.hi) << 32n) | BigInt(this.lo));
+  }
+
+  /** Reads a string-table index, remembering the largest one for the final range check. */
+  str(end: number): number {
+    const v = this.u(end);
+    if (v > this.maxStr) this.maxStr = v;
+    return v > U32_MAX ? U32_MAX : v;
+  }
+
+  /** Reads a field tag; returns field number * 8 + wire type as a plain number. */
+  tag(end: number): number {
+    const at = this.pos;
+    const t = this.u(end);
+    if (t > U32_MAX || t < 8) throw this.fail(`invalid field tag ${t}`, at);
+    return t;
+  }
+
+  /** Reads a length prefix and returns the end offset of the payload. */
+  len(end: number): number {
+    const at = this.pos;
+    const n = this.u(end);
+    if (n > end - this.pos) {
+      throw this.fail(`length ${n} runs past the end of the message (${end - this.pos} bytes left)`, at);
+    }
+    return this.pos + n;
+  }
+
+  wrongWire(field: number, name: string, wire: number): PprofDecodeError {
+    return this.fail(`field ${field} (${name}) has wire type ${wire}, which does not fit its type`);
+  }
+
+  skip(t: number, end: number): void {
+    const wire = t & 7;
+    switch (wire) {
+      case VARINT:
+        this.u(end);
+        return;
+      case I64:
+        if (end - this.pos < 8) throw this.fail('truncated fixed64');
+        this.pos += 8;
+        return;
+      case LEN:
+        this.pos = this.len(end);
+        return;
+      case I32:
+        if (end - this.pos < 4) throw this.fail('truncated fixed32');
+        this.pos += 4;
+        return;
+      case SGROUP: {
+        // Deprecated groups: walk to the matching end tag iteratively, so deep
+        // nesting cannot overflow the stack.
+        let depth = 1;
+        while (depth > 0) {
+          if (this.pos >= end) throw this.fail('unterminated group');
+          const t2 = this.tag(end);
+          const w2 = t2 & 7;
+          if (w2 === SGROUP) depth++;
+          else if (w2 === EGROUP) depth--;
+          else this.skip(t2, end);
+        }
+        return;
+      }
+      case EGROUP:
+        throw this.fail(`unexpected end-group tag for field ${t >>> 3}`);
+      default:
+        throw this.fail(`invalid wire type ${wire} for field ${t >>> 3}`);
+    }
+  }
+
+  decode(): void {
+    const end = this.buf.length;
+    while (this.pos < end) {
+      const t = this.tag(end);
+      const field = t >>> 3;
+      const wire = t & 7;
+      switch (field) {
+        case 1: // sample_type
+          if (wire !== LEN) throw this.wrongWire(field, 'sample_type', wire);
+          this.valueType(this.len(end), true);
+          break;
+        case 2: // sample
+          if (wire !== LEN) throw this.wrongWire(field, 'sample', wire);
+          this.sample(this.len(end));
+          break;
+        case 3: // mapping
+          if (wire !== LEN) throw this.wrongWire(field, 'mapping', wire);
+          this.mapping(this.len(end));
+          break;
+        case 4: // location
+          if (wire !== LEN) throw this.wrongWire(field, 'location', wire);
+          this.location(this.len(end));
+          break;
+        case 5: // function
+          if (wire !== LEN) throw this.wrongWire(field, 'function', wire);
+          this.func(this.len(end));
+          break;
+        case 6: {
+          // string_table
+          if (wire !== LEN) throw this.wrongWire(field, 'string_table', wire);
+          const sEnd = this.len(end);
+          if (this.maxStrings > 0 && this.strings.length >= this.maxStrings) {
+            throw new PprofDecodeError(`invalid pprof: string table has more than ${this.maxStrings} entries`);
+          }
+          this.strings.push(this.string(this.pos, sEnd));
+          this.pos = sEnd;
+          break;
+        }
+        case 7:
+          if (wire !== VARINT) throw this.wrongWire(field, 'drop_frames', wire);
+          this.dropFrames = this.str(end);
+          break;
+        case 8:
+          if (wire !== VARINT) throw this.wrongWire(field, 'keep_frames', wire);
+          this.keepFrames = this.str(end);
+          break;
+        case 9:
+          if (wire !== VARINT) throw this.wrongWire(field, 'time_nanos', wire);
+          this.timeNanos = this.big(end);
+          break;
+        case 10:
+          if (wire !== VARINT) throw this.wrongWire(field, 'duration_nanos', wire);
+          this.durationNanos = this.big(end);
+          break;
+        case 11: // period_type
+          if (wire !== LEN) throw this.wrongWire(field, 'period_type', wire);
+          this.valueType(this.len(end), false);
+          break;
+        case 12:
+          if (wire !== VARINT) throw this.wrongWire(field, 'period', wire);
+          this.period = this.i(end);
+          break;
+        case 13: // comment: repeated int64, packed or not
+          if (wire === LEN) {
+            const pEnd = this.len(end);
+            while (this.pos < pEnd) this.comments.push(this.str(pEnd));
+          } else if (wire === VARINT) this.comments.push(this.str(end));
+          else throw this.wrongWire(field, 'comment', wire);
+          break;
+        case 14:
+          if (wire !== VARINT) throw this.wrongWire(field, 'default_sample_type', wire);
+          this.defaultSampleType = this.str(end);
+          break;
+        default:
+          this.skip(t, end);
+      }
+    }
+  }
+
+  string(start: number, end: number): string {
+    if (start === end) return '';
+    // Pyroscope keeps the tail of over-long symbols (the most specific part of a
+    // qualified name); it cuts bytes, and so do we.
+    if (this.maxSymbolLength > 0 && end - start > this.maxSymbolLength) start = end - this.maxSymbolLength;
+    return utf8.decode(this.buf.subarray(start, end));
+  }
+
+  valueType(end: number, isSampleType: boolean): void {
+    const outer = this.ctx;
+    this.ctx = isSampleType ? 'Profile.sample_type' : 'Profile.period_type';
+    let type = isSampleType ? 0 : this.periodTypeType;
+    let unit = isSampleType ? 0 : this.periodTypeUnit;
+    while (this.pos < end) {
+      const t = this.tag(end);
+      const field = t >>> 3;
+      const wire = t & 7;
+      if (field === 1) {
+        if (wire !== VARINT) throw this.wrongWire(field, 'type', wire);
+        type = this.str(end);
+      } else if (field === 2) {
+        if (wire !== VARINT) throw this.wrongWire(field, 'unit', wire);
+        unit = this.str(end);
+      } else this.skip(t, end);
+    }
+    if (isSampleType) {
+      this.stType.push(type);
+      this.stUnit.push(unit);
+    } else {
+      this.periodTypeType = type;
+      this.periodTypeUnit = unit;
+    }
+    this.ctx = outer;
+  }
+
+  sample(end: number): void {
+    const index = this.samplesSeen++;
+    if (this.maxSamples > 0 && index >= this.maxSamples) {
+      // Over the limit: only count the rest (reported once the pass ends).
+      this.pos = end;
+      return;
+    }
+    this.ctx = 'Profile.sample';
+    this.sampleCount++;
+    const locs = this.sampleLocRaw;
+    const locStart = locs.n;
+    const valStart = this.values.n;
+    const labelStart = this.labelKey.n;
+    this.sampleLocStart.push(locStart);
+    this.sampleLabelStart.push(labelStart);
+    while (this.pos < end) {
+      const t = this.tag(end);
+      const field = t >>> 3;
+      const wire = t & 7;
+      if (field === 1) {
+        if (wire === LEN) {
+          const pEnd = this.len(end);
+          // The hot loop of the whole decoder: one uint64 location id per frame.
+          const b = this.buf;
+          while (this.pos < pEnd) {
+            const c = b[this.pos];
+            let v: number;
+            if (c < 0x80) {
+              this.pos++;
+              v = c;
+            } else v = this.uSlow(pEnd);
+            if (locs.n === locs.a.length) locs.grow();
+            locs.a[locs.n++] = v;
+          }
+        } else if (wire === VARINT) locs.push(this.u(end));
+        else throw this.wrongWire(field, 'location_id', wire);
+      } else if (field === 2) {
+        if (wire === LEN) {
+          const pEnd = this.len(end);
+          while (this.pos < pEnd) this.values.push(this.i(pEnd));
+        } else if (wire === VARINT) this.values.push(this.i(end));
+        else throw this.wrongWire(field, 'value', wire);
+      } else if (field === 3) {
+        if (wire !== LEN) throw this.wrongWire(field, 'label', wire);
+        this.label(this.len(end));
+      } else this.skip(t, end);
+    }
+    const depth = locs.n - locStart;
+    if (this.maxStackDepth > 0 && depth > this.maxStackDepth) {
+      // Leaf is first: keep the root-side frames, as Pyroscope does.
+      locs.a.copyWithin(locStart, locs.n - this.maxStackDepth, locs.n);
+      locs.n = locStart + this.maxStackDepth;
+    }
+    const nValues = this.values.n - valStart;
+    if (this.valuesPerSample < 0) this.valuesPerSample = nValues;
+    else if (nValues !== this.valuesPerSample && this.badValuesSample < 0) {
+      this.badValuesSample = index;
+      this.badValuesCount = nValues;
+    }
+    const nLabels = this.labelKey.n - labelStart;
+    if (this.maxSampleLabels > 0 && nLabels > this.maxSampleLabels && this.labelsOver === 0) this.labelsOver = nLabels;
+    this.ctx = 'Profile';
+  }
+
+  label(end: number): void {
+    const outer = this.ctx;
+    this.ctx = 'Sample.label';
+    let key = 0;
+    let s = 0;
+    let num = 0;
+    let numUnit = 0;
+    while (this.pos < end) {
+      const t = this.tag(end);
+      const field = t >>> 3;
+      const wire = t & 7;
+      switch (field) {
+        case 1:
+          if (wire !== VARINT) throw this.wrongWire(field, 'key', wire);
+          key = this.str(end);
+          break;
+        case 2:
+          if (wire !== VARINT) throw this.wrongWire(field, 'str', wire);
+          s = this.str(end);
+          break;
+        case 3:
+          if (wire !== VARINT) throw this.wrongWire(field, 'num', wire);
+          num = this.i(end);
+          break;
+        case 4:
+          if (wire !== VARINT) throw this.wrongWire(field, 'num_unit', wire);
+          numUnit = this.str(end);
+          break;
+        default:
+          this.skip(t, end);
+      }
+    }
+    this.labelKey.push(key);
+    this.labelStr.push(s);
+    this.labelNum.push(num);
+    this.labelNumUnit.push(numUnit);
+    this.ctx = outer;
+  }
+
+  mapping(end: number): void {
+    this.ctx = 'Profile.mapping';
+    let id = 0;
+    let start = 0;
+    let limit = 0;
+    let offset = 0;
+    let filename = 0;
+    let buildId = 0;
+    let flags = 0;
+    while (this.pos < end) {
+      const t = this.tag(end);
+      const field = t >>> 3;
+      const wire = t & 7;
+      if (field >= 1 && field <= 10 && wire !== VARINT) throw this.wrongWire(field, 'mapping field', wire);
+      switch (field) {
+        case 1:
+          id = this.u(end);
+          break;
+        case 2:
+          start = this.u(end);
+          break;
+        case 3:
+          limit = this.u(end);
+          break;
+        case 4:
+          offset = this.u(end);
+          break;
+        case 5:
+          filename = this.str(end);
+          break;
+        case 6:
+          buildId = this.str(end);
+          break;
+        case 7:
+        case 8:
+        case 9:
+        case 10: {
+          const bit = 1 << (field - 7);
+          flags = this.u(end) !== 0 ? flags | bit : flags & ~bit;
+          break;
+        }
+        default:
+          this.skip(t, end);
+      }
+    }
+    this.mapId.push(id);
+    this.mapStart.push(start);
+    this.mapLimit.push(limit);
+    this.mapOffset.push(offset);
+    this.mapFilename.push(filename);
+    this.mapBuildId.push(buildId);
+    this.mapFlags.push(flags);
+    this.ctx = 'Profile';
+  }
+
+  location(end: number): void {
+    if (this.maxLocations > 0 && this.locId.n >= this.maxLocations) {
+      throw new PprofDecodeError(`invalid pprof: profile has more than ${this.maxLocations} locations`);
+    }
+    this.ctx = 'Profile.location';
+    let id = 0;
+    let mappingId = 0;
+    let address = 0;
+    let folded = 0;
+    this.locLineStart.push(this.lineFunctionRaw.n);
+    while (this.pos < end) {
+      const t = this.tag(end);
+      const field = t >>> 3;
+      const wire = t & 7;
+      switch (field) {
+        case 1:
+          if (wire !== VARINT) throw this.wrongWire(field, 'id', wire);
+          id = this.u(end);
+          break;
+        case 2:
+          if (wire !== VARINT) throw this.wrongWire(field, 'mapping_id', wire);
+          mappingId = this.u(end);
+          break;
+        case 3:
+          if (wire !== VARINT) throw this.wrongWire(field, 'address', wire);
+          address = this.u(end);
+          break;
+        case 4:
+          if (wire !== LEN) throw this.wrongWire(field, 'line', wire);
+          this.line(this.len(end));
+          break;
+        case 5:
+          if (wire !== VARINT) throw this.wrongWire(field, 'is_folded', wire);
+          folded = this.u(end) !== 0 ? 1 : 0;
+          break;
+        default:
+          this.skip(t, end);
+      }
+    }
+    this.locId.push(id);
+    this.locMappingRaw.push(mappingId);
+    this.locAddress.push(address);
+    this.locFolded.push(folded);
+    this.ctx = 'Profile';
+  }
+
+  line(end: number): void {
+    this.ctx = 'Location.line';
+    let fn = 0;
+    let line = 0;
+    let column = 0;
+    while (this.pos < end) {
+      const t = this.tag(end);
+      const field = t >>> 3;
+      const wire = t & 7;
+      if (field >= 1 && field <= 3 && wire !== VARINT) throw this.wrongWire(field, 'line field', wire);
+      if (field === 1) fn = this.u(end);
+      else if (field === 2) line = this.i(end);
+      else if (field === 3) column = this.i(end);
+      else this.skip(t, end);
+    }
+    // function_id 0 means "no function" (Go's pprof leaves Line.Function nil);
+    // such a line carries no symbol, so it is dropped rather than given a fake index.
+    if (fn !== 0) {
+      this.lineFunctionRaw.push(fn);
+      this.lineNumber.push(line);
+      this.lineColumn.push(column);
+    }
+    this.ctx = 'Profile.location';
+  }
+
+  func(end: number): void {
+    this.ctx = 'Profile.function';
+    let id = 0;
+    let name = 0;
+    let systemName = 0;
+    let filename = 0;
+    let startLine = 0;
+    while (this.pos < end) {
+      const t = this.tag(end);
+      const field = t >>> 3;
+      const wire = t & 7;
+      if (field >= 1 && field <= 5 && wire !== VARINT) throw this.wrongWire(field, 'function field', wire);
+      switch (field) {
+        case 1:
+          id = this.u(end);
+          break;
+        case 2:
+          name = this.str(end);
+          break;
+        case 3:
+          systemName = this.str(end);
+          break;
+        case 4:
+          filename = this.str(end);
+          break;
+        case 5:
+          startLine = this.i(end);
+          break;
+        default:
+          this.skip(t, end);
+      }
+    }
+    this.fnId.push(id);
+    this.fnName.push(name);
+    this.fnSystemName.push(systemName);
+    this.fnFilename.push(filename);
+    this.fnStartLine.push(startLine);
+    this.ctx = 'Profile';
+  }
+}
+
+/** id → index lookup: a flat table when ids are small (the usual 1..n), a Map otherwise. */
+interface IdIndex {
+  table: Int32Array | null;
+  map: Map<number, number> | null;
+}
+
+function indexIds(ids: Float64Array, kind: string, zeroAllowed: boolean): IdIndex {
+  const n = ids.length;
+  let max = 0;
+  for (let i = 0; i < n; i++) if (ids[i] > max) max = ids[i];
+  if (max <= n * 4 + 1024) {
+    const table = new Int32Array(max + 1).fill(-1);
+    for (let i = 0; i < n; i++) {
+      const id = ids[i];
+      if (id === 0) {
+        if (zeroAllowed) continue; // id 0 cannot be referenced (0 means "none")
+        throw new PprofDecodeError(`invalid pprof: ${kind} id is 0 (${kind} #${i})`);
+      }
+      if (table[id] !== -1) throw new PprofDecodeError(`invalid pprof: duplicate ${kind} id ${id}`);
+      table[id] = i;
+    }
+    return { table, map: null };
+  }
+  const map = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const id = ids[i];
+    if (id === 0) {
+      if (zeroAllowed) continue;
+      throw new PprofDecodeError(`invalid pprof: ${kind} id is 0 (${kind} #${i})`);
+    }
+    if (map.has(id)) throw new PprofDecodeError(`invalid pprof: duplicate ${kind} id ${id}`);
+    map.set(id, i);
+  }
+  return { table: null, map };
+}
+
+function lookup(ix: IdIndex, id: number): number {
+  if (ix.table !== null) return id < ix.table.length ? ix.table[id] : -1;
+  const v = ix.map!.get(id);
+  return v === undefined ? -1 : v;
+}
+
+/** Finds which column holds an out-of-range string index, to name it in the error. */
+function badStringRef(r: Reader, n: number): string {
+  const cols: [string, Uint32Array, number][] = [
+    ['sample_type.type', r.stType.a, r.stType.n],
+    ['sample_type.unit', r.stUnit.a, r.stUnit.n],
+    ['comment', r.comments.a, r.comments.n],
+    ['sample.label.key', r.labelKey.a, r.labelKey.n],
+    ['sample.label.str', r.labelStr.a, r.labelStr.n],
+    ['sample.label.num_unit', r.labelNumUnit.a, r.labelNumUnit.n],
+    ['function.name', r.fnName.a, r.fnName.n],
+    ['function.system_name', r.fnSystemName.a, r.fnSystemName.n],
+    ['function.filename', r.fnFilename.a, r.fnFilename.n],
+    ['mapping.filename', r.mapFilename.a, r.mapFilename.n],
+    ['mapping.build_id', r.mapBuildId.a, r.mapBuildId.n],
+  ];
+  const shown = (v: number): number => (v === U32_MAX ? r.maxStr : v);
+  for (const [name, a, len] of cols) {
+    for (let i = 0; i < len; i++) if (a[i] >= n) return `string index ${shown(a[i])} out of range in ${name} #${i}`;
+  }
+  const scalars: [string, number][] = [
+    ['period_type.type', r.periodTypeType],
+    ['period_type.unit', r.periodTypeUnit],
+    ['default_sample_type', r.defaultSampleType],
+    ['drop_frames', r.dropFrames],
+    ['keep_frames', r.keepFrames],
+  ];
+  for (const [name, v] of scalars) if (v >= n) return `string index ${shown(v)} out of range in ${name}`;
+  return `string index ${r.maxStr} out of range`;
+}
+
+/**
+ * Decodes an uncompressed pprof profile into columns. Throws PprofDecodeError
+ * (PprofLimitError for the sample limits) on malformed input; never anything else.
+ */
+export function decodePprof(buf: Uint8Array, limits: PprofLimits = {}): DecodedProfile {
+  const r = new Reader(buf, limits);
+  try {
+    r.decode();
+  } catch (e) {
+    // A RangeError from an allocation the size bound did not foresee is still
+    // the input's fault; report it as such rather than crash the caller.
+    if (e instanceof RangeError) throw new PprofDecodeError(`invalid pprof: ${e.message}`);
+    throw e;
+  }
+
+  // Limits first, in Pyroscope's order: sample count, then labels per sample.
+  if (r.maxSamples > 0 && r.samplesSeen > r.maxSamples) {
+    throw new PprofLimitError('samples_limit', r.samplesSeen, r.maxSamples);
+  }
+  if (r.labelsOver > 0) throw new PprofLimitError('sample_labels_limit', r.labelsOver, r.maxSampleLabels);
+
+  const strings = r.strings;
+  if (strings.length === 0) throw new PprofDecodeError('invalid pprof: empty string table');
+  if (strings[0] !== '') throw new PprofDecodeError('invalid pprof: string_table[0] must be ""');
+  if (r.maxStr >= strings.length) {
+    throw new PprofDecodeError(
+      `invalid pprof: ${badStringRef(r, strings.length)}: string table has ${strings.length} entries`,
+    );
+  }
+
+  const nTypes = r.stType.n;
+  if (r.sampleCount > 0 && r.valuesPerSample !== nTypes) {
+    throw new PprofDecodeError(
+      `invalid pprof: sample 0 has ${r.valuesPerSample} values but the profile has ${nTypes} sample types`,
+    );
+  }
+  if (r.badValuesSample >= 0) {
+    throw new PprofDecodeError(
+      `invalid pprof: sample ${r.badValuesSample} has ${r.badValuesCount} values but the profile has ${nTypes} sample types`,
+    );
+  }
+
+  const locationId = r.locId.done();
+  const functionId = r.fnId.done();
+  const mappingId = r.mapId.done();
+  const locIx = indexIds(locationId, 'location', false);
+  const fnIx = indexIds(functionId, 'function', false);
+  const mapIx = indexIds(mappingId, 'mapping', true);
+
+  // Sample stacks: raw location ids → location indexes.
+  const nLocRefs = r.sampleLocRaw.n;
+  const raw = r.sampleLocRaw.a;
+  const sampleLocations = new Uint32Array(nLocRefs);
+  const table = locIx.table;
+  for (let k = 0; k < nLocRefs; k++) {
+    const id = raw[k];
+    const j = table !== null ? (id < table.length ? table[id] : -1) : lookup(locIx, id);
+    if (j < 0) {
+      throw new PprofDecodeError(`invalid pprof: ${sampleOf(r, k)} references unknown location id ${id}`);
+    }
+    sampleLocations[k] = j;
+  }
+
+  const nLocs = locationId.length;
+  const locationMapping = new Int32Array(nLocs);
+  const mapRaw = r.locMappingRaw.a;
+  for (let j = 0; j < nLocs; j++) {
+    const id = mapRaw[j];
+    if (id === 0) {
+      locationMapping[j] = -1;
+      continue;
+    }
+    const m = lookup(mapIx, id);
+    if (m < 0) throw new PprofDecodeError(`invalid pprof: location id ${locationId[j]} references unknown mapping id ${id}`);
+    locationMapping[j] = m;
+  }
+
+  const nLines = r.lineFunctionRaw.n;
+  const lineFunction = new Uint32Array(nLines);
+  const fnRaw = r.lineFunctionRaw.a;
+  const locationLineStart = new Uint32Array(nLocs + 1);
+  locationLineStart.set(r.locLineStart.a.subarray(0, nLocs));
+  locationLineStart[nLocs] = nLines;
+  let loc = 0;
+  for (let k = 0; k < nLines; k++) {
+    const f = lookup(fnIx, fnRaw[k]);
+    if (f < 0) {
+      while (loc + 1 < nLocs && locationLineStart[loc + 1] <= k) loc++;
+      throw new PprofDecodeError(
+        `invalid pprof: location id ${locationId[loc]} references unknown function id ${fnRaw[k]}`,
+      );
+    }
+    lineFunction[k] = f;
+  }
+
+  const sampleLocationStart = new Uint32Array(r.sampleCount + 1);
+  sampleLocationStart.set(r.sampleLocStart.a.subarray(0, r.sampleCount));
+  sampleLocationStart[r.sampleCount] = nLocRefs;
+  const sampleLabelStart = new Uint32Array(r.sampleCount + 1);
+  sampleLabelStart.set(r.sampleLabelStart.a.subarray(0, r.sampleCount));
+  sampleLabelStart[r.sampleCount] = r.labelKey.n;
+
+  return {
+    strings,
+    sampleTypeType: r.stType.done(),
+    sampleTypeUnit: r.stUnit.done(),
+    periodTypeType: r.periodTypeType,
+    periodTypeUnit: r.periodTypeUnit,
+    period: r.period,
+    timeNanos: r.timeNanos,
+    durationNanos: r.durationNanos,
+    defaultSampleType: r.defaultSampleType,
+    dropFrames: r.dropFrames,
+    keepFrames: r.keepFrames,
+    comments: r.comments.done(),
+    sampleCount: r.sampleCount,
+    sampleValues: r.values.done(),
+    sampleLocationStart,
+    sampleLocations,
+    sampleLabelStart,
+    labelKey: r.labelKey.done(),
+    labelStr: r.labelStr.done(),
+    labelNum: r.labelNum.done(),
+    labelNumUnit: r.labelNumUnit.done(),
+    locationId,
+    locationMapping,
+    locationAddress: r.locAddress.done(),
+    locationIsFolded: r.locFolded.done(),
+    locationLineStart,
+    lineFunction,
+    lineNumber: r.lineNumber.done(),
+    lineColumn: r.lineColumn.done(),
+    functionId,
+    functionName: r.fnName.done(),
+    functionSystemName: r.fnSystemName.done(),
+    functionFilename: r.fnFilename.done(),
+    functionStartLine: r.fnStartLine.done(),
+    mappingId,
+    mappingMemoryStart: r.mapStart.done(),
+    mappingMemoryLimit: r.mapLimit.done(),
+    mappingFileOffset: r.mapOffset.done(),
+    mappingFilename: r.mapFilename.done(),
+    mappingBuildId: r.mapBuildId.done(),
+    mappingFlags: r.mapFlags.done(),
+  };
+}
+
+/** Names the sample that owns location reference k (error path only). */
+function sampleOf(r: Reader, k: number): string {
+  const starts = r.sampleLocStart.a;
+  let lo = 0;
+  let hi = r.sampleCount - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (starts[mid] <= k) lo = mid;
+    else hi = mid - 1;
+  }
+  return `sample ${lo}`;
+}
