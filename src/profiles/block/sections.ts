@@ -1,0 +1,298 @@
+// Series-index and symbols sections of a dataset. On disk each is
+//   magic (4 ASCII bytes) ‖ protobuf (block.v1.SeriesIndex / block.v1.Symbols) ‖ BE uint32 CRC-32C(magic ‖ protobuf)
+// The magic tells the sections apart (a wrong table of contents is caught at
+// once) and the CRC catches corruption before any index is trusted.
+
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import {
+  SeriesIndexSchema,
+  SymbolsSchema,
+  type Symbols as SymbolsPb,
+} from '../../gen/block/v1/sections_pb.js';
+import { crc32c } from './crc32c.js';
+import { BlockFormatError } from './errors.js';
+import { compareLabels, compareStrings } from './labels.js';
+import type { Labels, Symbols } from './model.js';
+
+export const SERIES_MAGIC = 'KSI1';
+export const SYMBOLS_MAGIC = 'KSY1';
+
+const UINT32_LIMIT = 0x1_0000_0000;
+const UINT64_LIMIT = 2 ** 64;
+
+function frame(magic: string, pb: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + pb.length + 4);
+  for (let i = 0; i < 4; i++) out[i] = magic.charCodeAt(i);
+  out.set(pb, 4);
+  new DataView(out.buffer).setUint32(4 + pb.length, crc32c(out.subarray(0, 4 + pb.length)));
+  return out;
+}
+
+function unframe(magic: string, bytes: Uint8Array, what: string): Uint8Array {
+  if (bytes.length < 8) throw new BlockFormatError(`${what} section of ${bytes.length} bytes is too short`);
+  for (let i = 0; i < 4; i++) {
+    if (bytes[i] !== magic.charCodeAt(i)) throw new BlockFormatError(`${what} section has a wrong magic (want ${magic})`);
+  }
+  const body = bytes.length - 4;
+  const want = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(body);
+  if (crc32c(bytes.subarray(0, body)) !== want) throw new BlockFormatError(`${what} section CRC-32C mismatch (corrupt block)`);
+  return bytes.subarray(4, body);
+}
+
+/** Interns strings in first-use order, so the table depends only on the input order. */
+export class StringTable {
+  readonly strings: string[] = [''];
+  private readonly index = new Map<string, number>([['', 0]]);
+  intern(s: string): number {
+    let i = this.index.get(s);
+    if (i === undefined) {
+      i = this.strings.length;
+      this.strings.push(s);
+      this.index.set(s, i);
+    }
+    return i;
+  }
+}
+
+// ---- series index ----
+
+/** Encodes label sets that are already sorted (see compareLabels) and normalized. */
+export function encodeSeriesIndex(series: readonly Labels[]): Uint8Array {
+  const st = new StringTable();
+  const groups: number[] = [];
+  for (const set of series) {
+    groups.push(set.length);
+    for (const [k, v] of set) groups.push(st.intern(k), st.intern(v));
+  }
+  const msg = create(SeriesIndexSchema, { strings: st.strings, labels: groups, seriesCount: series.length });
+  return frame(SERIES_MAGIC, toBinary(SeriesIndexSchema, msg));
+}
+
+/** Decodes and validates a series-index section: indexes in range, names sorted, series strictly increasing. */
+export function decodeSeriesIndex(bytes: Uint8Array): Labels[] {
+  const pb = unframe(SERIES_MAGIC, bytes, 'series index');
+  let msg;
+  try {
+    msg = fromBinary(SeriesIndexSchema, pb);
+  } catch (err) {
+    throw new BlockFormatError(`series index section is not a valid protobuf: ${(err as Error).message}`, { cause: err });
+  }
+  const { strings, labels } = msg;
+  if (strings.length === 0 || strings[0] !== '') throw new BlockFormatError('series index string table must start with ""');
+  const out: Labels[] = [];
+  let i = 0;
+  while (i < labels.length) {
+    const n = labels[i++]!;
+    if (i + 2 * n > labels.length) throw new BlockFormatError(`series ${out.length}: label group of ${n} pairs overruns the list`);
+    const set: [string, string][] = new Array(n);
+    for (let k = 0; k < n; k++, i += 2) {
+      const name = strings[labels[i]!];
+      const value = strings[labels[i + 1]!];
+      if (name === undefined || value === undefined) {
+        throw new BlockFormatError(`series ${out.length}: string index out of range (table has ${strings.length})`);
+      }
+      if (k > 0 && compareStrings(set[k - 1]![0], name) >= 0) {
+        throw new BlockFormatError(`series ${out.length}: label names not strictly increasing at ${JSON.stringify(name)}`);
+      }
+      set[k] = [name, value];
+    }
+    if (out.length > 0 && compareLabels(out[out.length - 1]!, set) >= 0) {
+      throw new BlockFormatError(`series ${out.length} is not after series ${out.length - 1} in label order`);
+    }
+    out.push(set);
+  }
+  if (out.length !== msg.seriesCount) {
+    throw new BlockFormatError(`series index holds ${out.length} series, header says ${msg.seriesCount}`);
+  }
+  return out;
+}
+
+// ---- symbols ----
+
+type Col = readonly number[];
+
+function checkUint32(col: Col, name: string): string | undefined {
+  for (let i = 0; i < col.length; i++) {
+    const v = col[i]!;
+    if (!(Number.isInteger(v) && v >= 0 && v < UINT32_LIMIT)) return `${name}[${i}] = ${v} is not a uint32`;
+  }
+  return undefined;
+}
+
+function checkInt(col: Col, name: string, unsigned: boolean): string | undefined {
+  for (let i = 0; i < col.length; i++) {
+    const v = col[i]!;
+    const ok = unsigned ? Number.isInteger(v) && v >= 0 && v < UINT64_LIMIT : Number.isSafeInteger(v);
+    if (!ok) return `${name}[${i}] = ${v} is not ${unsigned ? 'a uint64' : 'a safe int64'}`;
+  }
+  return undefined;
+}
+
+function checkBelow(col: Col, limit: number, name: string, target: string): string | undefined {
+  for (let i = 0; i < col.length; i++) {
+    if (col[i]! >= limit) return `${name}[${i}] = ${col[i]} out of range (${target} has ${limit})`;
+  }
+  return undefined;
+}
+
+function checkEnds(ends: Col, total: number, name: string, target: string): string | undefined {
+  let prev = 0;
+  for (let i = 0; i < ends.length; i++) {
+    const e = ends[i]!;
+    if (e < prev || e > total) return `${name}[${i}] = ${e} not in [${prev}, ${total}] (${target})`;
+    prev = e;
+  }
+  if (prev !== total) return `${name} ends at ${prev} but ${target} has ${total} entries`;
+  return undefined;
+}
+
+function checkSameLength(cols: Record<string, Col>): string | undefined {
+  const names = Object.keys(cols);
+  const n = cols[names[0]!]!.length;
+  for (const k of names) {
+    if (cols[k]!.length !== n) return `column ${k} has ${cols[k]!.length} entries, ${names[0]} has ${n}`;
+  }
+  return undefined;
+}
+
+/**
+ * Describes the first inconsistency in `s` (lengths, value ranges, references
+ * between tables), or returns undefined when every index resolves.
+ * `strictValues` also checks that numbers are integers of the right range
+ * (always true after protobuf decoding, not for caller-built objects).
+ */
+export function symbolsProblem(s: Symbols, strictValues: boolean): string | undefined {
+  if (!Array.isArray(s.strings) || s.strings.length === 0 || s.strings[0] !== '') return 'strings must start with ""';
+  const S = s.strings.length;
+  const fn = { functionName: s.functionName, functionSystemName: s.functionSystemName, functionFilename: s.functionFilename, functionStartLine: s.functionStartLine };
+  const mp = {
+    mappingMemoryStart: s.mappingMemoryStart, mappingMemoryLimit: s.mappingMemoryLimit, mappingFileOffset: s.mappingFileOffset,
+    mappingFilename: s.mappingFilename, mappingBuildId: s.mappingBuildId, mappingFlags: s.mappingFlags,
+  };
+  const loc = { locationMapping: s.locationMapping, locationAddress: s.locationAddress, locationLineEnd: s.locationLineEnd };
+  const ln = { lineFunction: s.lineFunction, lineNumber: s.lineNumber };
+  for (const group of [fn, mp, loc, ln, { stacktraceEnd: s.stacktraceEnd }, { stacktraceLocations: s.stacktraceLocations }]) {
+    for (const [k, v] of Object.entries(group)) if (!Array.isArray(v)) return `column ${k} is not an array`;
+  }
+  const F = s.functionName.length;
+  const M = s.mappingMemoryStart.length;
+  const L = s.locationMapping.length;
+  const uint32Cols: [Col, string][] = [
+    [s.functionName, 'functionName'], [s.functionSystemName, 'functionSystemName'], [s.functionFilename, 'functionFilename'],
+    [s.mappingFilename, 'mappingFilename'], [s.mappingBuildId, 'mappingBuildId'], [s.mappingFlags, 'mappingFlags'],
+    [s.locationMapping, 'locationMapping'], [s.locationLineEnd, 'locationLineEnd'], [s.lineFunction, 'lineFunction'],
+    [s.stacktraceEnd, 'stacktraceEnd'], [s.stacktraceLocations, 'stacktraceLocations'],
+  ];
+  return (
+    checkSameLength(fn) ??
+    checkSameLength(mp) ??
+    checkSameLength(loc) ??
+    checkSameLength(ln) ??
+    (strictValues
+      ? (uint32Cols.map(([c, n]) => checkUint32(c, n)).find((p) => p !== undefined) ??
+        checkInt(s.functionStartLine, 'functionStartLine', false) ??
+        checkInt(s.lineNumber, 'lineNumber', false) ??
+        checkInt(s.mappingMemoryStart, 'mappingMemoryStart', true) ??
+        checkInt(s.mappingMemoryLimit, 'mappingMemoryLimit', true) ??
+        checkInt(s.mappingFileOffset, 'mappingFileOffset', true) ??
+        checkInt(s.locationAddress, 'locationAddress', true))
+      : undefined) ??
+    checkBelow(s.functionName, S, 'functionName', 'strings') ??
+    checkBelow(s.functionSystemName, S, 'functionSystemName', 'strings') ??
+    checkBelow(s.functionFilename, S, 'functionFilename', 'strings') ??
+    checkBelow(s.mappingFilename, S, 'mappingFilename', 'strings') ??
+    checkBelow(s.mappingBuildId, S, 'mappingBuildId', 'strings') ??
+    checkBelow(s.locationMapping, M + 1, 'locationMapping', 'mappings + 1') ??
+    checkEnds(s.locationLineEnd, s.lineFunction.length, 'locationLineEnd', 'lines') ??
+    checkBelow(s.lineFunction, F, 'lineFunction', 'functions') ??
+    checkEnds(s.stacktraceEnd, s.stacktraceLocations.length, 'stacktraceEnd', 'stacktraceLocations') ??
+    checkBelow(s.stacktraceLocations, L, 'stacktraceLocations', 'locations')
+  );
+}
+
+const toBig = (col: Col): bigint[] => Array.from(col, (v) => BigInt(v));
+const toNum = (col: readonly bigint[]): number[] => Array.from(col, (v) => Number(v));
+
+/** Encodes symbols that passed symbolsProblem(s, true). */
+export function encodeSymbols(s: Symbols): Uint8Array {
+  const msg = create(SymbolsSchema, {
+    strings: s.strings,
+    functionName: s.functionName,
+    functionSystemName: s.functionSystemName,
+    functionFilename: s.functionFilename,
+    functionStartLine: toBig(s.functionStartLine),
+    mappingMemoryStart: toBig(s.mappingMemoryStart),
+    mappingMemoryLimit: toBig(s.mappingMemoryLimit),
+    mappingFileOffset: toBig(s.mappingFileOffset),
+    mappingFilename: s.mappingFilename,
+    mappingBuildId: s.mappingBuildId,
+    mappingFlags: s.mappingFlags,
+    locationMapping: s.locationMapping,
+    locationAddress: toBig(s.locationAddress),
+    locationLineEnd: s.locationLineEnd,
+    lineFunction: s.lineFunction,
+    lineNumber: toBig(s.lineNumber),
+    stacktraceEnd: s.stacktraceEnd,
+    stacktraceLocations: s.stacktraceLocations,
+  });
+  return frame(SYMBOLS_MAGIC, toBinary(SymbolsSchema, msg));
+}
+
+/** Decodes a symbols section and rejects it unless every index resolves. */
+export function decodeSymbols(bytes: Uint8Array): Symbols {
+  const pb = unframe(SYMBOLS_MAGIC, bytes, 'symbols');
+  let m: SymbolsPb;
+  try {
+    m = fromBinary(SymbolsSchema, pb);
+  } catch (err) {
+    throw new BlockFormatError(`symbols section is not a valid protobuf: ${(err as Error).message}`, { cause: err });
+  }
+  const s: Symbols = {
+    strings: m.strings,
+    functionName: m.functionName,
+    functionSystemName: m.functionSystemName,
+    functionFilename: m.functionFilename,
+    functionStartLine: toNum(m.functionStartLine),
+    mappingMemoryStart: toNum(m.mappingMemoryStart),
+    mappingMemoryLimit: toNum(m.mappingMemoryLimit),
+    mappingFileOffset: toNum(m.mappingFileOffset),
+    mappingFilename: m.mappingFilename,
+    mappingBuildId: m.mappingBuildId,
+    mappingFlags: m.mappingFlags,
+    locationMapping: m.locationMapping,
+    locationAddress: toNum(m.locationAddress),
+    locationLineEnd: m.locationLineEnd,
+    lineFunction: m.lineFunction,
+    lineNumber: toNum(m.lineNumber),
+    stacktraceEnd: m.stacktraceEnd,
+    stacktraceLocations: m.stacktraceLocations,
+  };
+  const problem = symbolsProblem(s, false);
+  if (problem !== undefined) throw new BlockFormatError(`inconsistent symbols section: ${problem}`);
+  return s;
+}
+
+/** Number of stack traces in `s`. */
+export function stacktraceCount(s: Symbols): number {
+  return s.stacktraceEnd.length;
+}
+
+/**
+ * Function names of stack trace `id`, leaf first: for each location (leaf
+ * first) every line, inlined callees before their caller, as pprof orders them.
+ */
+export function stacktraceFunctionNames(s: Symbols, id: number): string[] {
+  if (!Number.isInteger(id) || id < 0 || id >= s.stacktraceEnd.length) {
+    throw new RangeError(`stack trace id ${id} out of range (${s.stacktraceEnd.length} stack traces)`);
+  }
+  const out: string[] = [];
+  const end = s.stacktraceEnd[id]!;
+  for (let i = id === 0 ? 0 : s.stacktraceEnd[id - 1]!; i < end; i++) {
+    const loc = s.stacktraceLocations[i]!;
+    const lineEnd = s.locationLineEnd[loc]!;
+    for (let j = loc === 0 ? 0 : s.locationLineEnd[loc - 1]!; j < lineEnd; j++) {
+      out.push(s.strings[s.functionName[s.lineFunction[j]!]!]!);
+    }
+  }
+  return out;
+}

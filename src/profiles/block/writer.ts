@@ -1,0 +1,262 @@
+// Encodes datasets into one block object (layout in docs/block-format.md).
+// The output depends only on the content: datasets, series and rows are put
+// in a canonical order and nothing time- or random-dependent is written, so a
+// retried compaction rewrites byte-identical objects.
+
+import { create } from '@bufbuild/protobuf';
+import { BlockMetaSchema, DatasetSchema, type BlockMeta, type Dataset } from '../../gen/metastore/v1/types_pb.js';
+import { BLOCK_FORMAT_VERSION, encodeFooter } from './footer.js';
+import { compareLabels, compareStrings, sortedLabels } from './labels.js';
+import type { DatasetContent, Labels, ProfileRow } from './model.js';
+import { canonicalSamples, encodeProfilesTable } from './profiles.js';
+import { encodeSeriesIndex, encodeSymbols, StringTable, symbolsProblem } from './sections.js';
+
+export interface BlockHeader {
+  /** ULID of the block. */
+  id: string;
+  shard: number;
+  /** 0 for a segment (many tenants), ≥ 1 for a compacted block of one tenant. */
+  compactionLevel: number;
+  /** Writer instance id, stored as BlockMeta.created_by. */
+  createdBy: string;
+  /** The tenant of a compacted block; empty or absent for a segment. */
+  tenant?: string;
+}
+
+export const PROFILE_TYPE_LABEL = '__profile_type__';
+export const SERVICE_NAME_LABEL = 'service_name';
+
+const ULID_RE = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+// Series indexes are written as parquet INT32 (UINT_32 annotated); stay in the signed range.
+const MAX_SERIES = 0x7fff_ffff;
+
+function fail(where: string, msg: string): never {
+  throw new Error(`encodeBlock: ${where}: ${msg}`);
+}
+
+function isInt64(v: unknown): v is bigint {
+  return typeof v === 'bigint' && v >= INT64_MIN && v <= INT64_MAX;
+}
+
+function floorMs(ns: bigint): bigint {
+  const q = ns / 1_000_000n;
+  return ns < 0n && q * 1_000_000n !== ns ? q - 1n : q;
+}
+
+function cmpBig(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function cmpBytes(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
+}
+
+function cmpNums(a: readonly number[], b: readonly number[]): number {
+  if (a.length !== b.length) return a.length - b.length;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+  return 0;
+}
+
+/** Full row order; the sample tie-break is reached only by rows equal in every scalar. */
+function cmpRows(x: ProfileRow, y: ProfileRow): number {
+  const c =
+    cmpBig(x.timeNanos, y.timeNanos) ||
+    cmpBytes(x.profileId, y.profileId) ||
+    cmpBig(x.durationNanos, y.durationNanos) ||
+    cmpBig(x.period, y.period) ||
+    (x.totalValue === y.totalValue ? 0 : x.totalValue < y.totalValue ? -1 : 1);
+  if (c !== 0) return c;
+  const [xi, xv] = canonicalSamples(x.stacktraceIds, x.values);
+  const [yi, yv] = canonicalSamples(y.stacktraceIds, y.values);
+  return cmpNums(xi, yi) || cmpNums(xv, yv);
+}
+
+function checkRow(r: ProfileRow, i: number, where: string, seriesCount: number, stacktraces: number): void {
+  const at = `${where} row ${i}`;
+  if (r === null || typeof r !== 'object') fail(at, 'not an object');
+  if (!Number.isInteger(r.seriesIndex) || r.seriesIndex < 0 || r.seriesIndex >= seriesCount) {
+    fail(at, `seriesIndex ${r.seriesIndex} out of range (${seriesCount} series)`);
+  }
+  if (!(r.profileId instanceof Uint8Array) || r.profileId.length !== 16) fail(at, 'profileId must be 16 bytes');
+  if (!isInt64(r.timeNanos) || !isInt64(r.durationNanos) || !isInt64(r.period)) {
+    fail(at, 'timeNanos, durationNanos and period must be int64 bigints');
+  }
+  if (typeof r.totalValue !== 'number' || !Number.isFinite(r.totalValue)) fail(at, `totalValue ${r.totalValue} is not finite`);
+  if (!(r.stacktraceIds instanceof Uint32Array) || !(r.values instanceof Float64Array)) {
+    fail(at, 'stacktraceIds must be a Uint32Array and values a Float64Array');
+  }
+  if (r.stacktraceIds.length !== r.values.length) fail(at, 'stacktraceIds and values differ in length');
+  for (let k = 0; k < r.stacktraceIds.length; k++) {
+    if (r.stacktraceIds[k]! >= stacktraces) fail(at, `stack trace id ${r.stacktraceIds[k]} out of range (${stacktraces} stack traces)`);
+    if (!Number.isFinite(r.values[k]!)) fail(at, `value ${r.values[k]} is not finite`);
+  }
+}
+
+interface EncodedDataset {
+  tenant: string;
+  name: string;
+  profileTypes: string[];
+  minTime: bigint;
+  maxTime: bigint;
+  sections: [Uint8Array, Uint8Array, Uint8Array];
+}
+
+async function encodeDataset(ds: DatasetContent): Promise<EncodedDataset> {
+  const where = `dataset ${JSON.stringify(ds.tenant)}/${JSON.stringify(ds.name)}`;
+  const problem = symbolsProblem(ds.symbols, true);
+  if (problem !== undefined) fail(where, `inconsistent symbols: ${problem}`);
+  const stacktraces = ds.symbols.stacktraceEnd.length;
+
+  // Series in label order; seriesMap[old index] = new index.
+  if (ds.series.length > MAX_SERIES) fail(where, `too many series (${ds.series.length})`);
+  let series: Labels[];
+  try {
+    series = ds.series.map((s) => sortedLabels(s));
+  } catch (err) {
+    fail(where, (err as Error).message);
+  }
+  const perm = Array.from(series.keys()).sort((a, b) => compareLabels(series[a]!, series[b]!));
+  const seriesMap = new Uint32Array(series.length);
+  const sortedSeries: Labels[] = new Array(series.length);
+  const types = new Set<string>();
+  perm.forEach((old, idx) => {
+    const set = series[old]!;
+    if (idx > 0 && compareLabels(sortedSeries[idx - 1]!, set) === 0) fail(where, `duplicate series ${JSON.stringify(set)}`);
+    const type = set.find(([k]) => k === PROFILE_TYPE_LABEL);
+    if (type === undefined) fail(where, `series ${JSON.stringify(set)} has no ${PROFILE_TYPE_LABEL} label`);
+    types.add(type[1]);
+    seriesMap[old] = idx;
+    sortedSeries[idx] = set;
+  });
+
+  const rows = ds.rows;
+  let minTime = INT64_MAX;
+  let maxTime = INT64_MIN;
+  for (let i = 0; i < rows.length; i++) {
+    checkRow(rows[i]!, i, where, series.length, stacktraces);
+    const t = rows[i]!.timeNanos;
+    if (t < minTime) minTime = t;
+    if (t > maxTime) maxTime = t;
+  }
+  const order = Uint32Array.from(rows.keys());
+  order.sort((a, b) => {
+    const x = rows[a]!;
+    const y = rows[b]!;
+    return seriesMap[x.seriesIndex]! - seriesMap[y.seriesIndex]! || cmpRows(x, y);
+  });
+
+  const profiles = await encodeProfilesTable(rows, order, seriesMap, { series: series.length, stacktraces });
+  return {
+    tenant: ds.tenant,
+    name: ds.name,
+    profileTypes: [...types].sort(compareStrings),
+    minTime: floorMs(minTime),
+    maxTime: floorMs(maxTime),
+    sections: [profiles, encodeSeriesIndex(sortedSeries), encodeSymbols(ds.symbols)],
+  };
+}
+
+/**
+ * Encodes a block: datasets sorted by (tenant, name), each = profiles table ‖
+ * series index ‖ symbols, then the metadata footer. Datasets without rows are
+ * left out. The same content always gives the same bytes, whatever the order
+ * of datasets, series, rows or samples in the input.
+ */
+export async function encodeBlock(header: BlockHeader, datasets: readonly DatasetContent[]): Promise<{ bytes: Uint8Array; meta: BlockMeta }> {
+  if (typeof header.id !== 'string' || !ULID_RE.test(header.id)) fail('header', `id ${JSON.stringify(header.id)} is not a ULID`);
+  if (!Number.isInteger(header.shard) || header.shard < 0 || header.shard > 0xffffffff) fail('header', `invalid shard ${header.shard}`);
+  if (!Number.isInteger(header.compactionLevel) || header.compactionLevel < 0 || header.compactionLevel > 0xffffffff) {
+    fail('header', `invalid compaction level ${header.compactionLevel}`);
+  }
+  if (typeof header.createdBy !== 'string') fail('header', 'createdBy must be a string');
+  const tenant = header.tenant ?? '';
+  if (header.compactionLevel === 0 && tenant !== '') fail('header', 'a level-0 segment holds many tenants; tenant must be empty');
+  if (header.compactionLevel > 0 && tenant === '') fail('header', 'a compacted block needs its tenant');
+
+  for (const d of datasets) {
+    if (d === null || typeof d !== 'object' || !Array.isArray(d.rows) || !Array.isArray(d.series) || d.symbols === null || typeof d.symbols !== 'object') {
+      fail('dataset', 'needs tenant, name, series, rows and symbols');
+    }
+  }
+  const sorted = datasets.filter((d) => d.rows.length > 0);
+  for (const d of sorted) {
+    if (typeof d.tenant !== 'string' || d.tenant === '' || typeof d.name !== 'string' || d.name === '') {
+      fail('dataset', `tenant and name must be non-empty strings (got ${JSON.stringify(d.tenant)}/${JSON.stringify(d.name)})`);
+    }
+    if (tenant !== '' && d.tenant !== tenant) fail('dataset', `tenant ${JSON.stringify(d.tenant)} in a block of tenant ${JSON.stringify(tenant)}`);
+  }
+  sorted.sort((a, b) => compareStrings(a.tenant, b.tenant) || compareStrings(a.name, b.name));
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i - 1]!.tenant === sorted[i]!.tenant && sorted[i - 1]!.name === sorted[i]!.name) {
+      fail('dataset', `duplicate dataset ${JSON.stringify(sorted[i]!.tenant)}/${JSON.stringify(sorted[i]!.name)}`);
+    }
+  }
+
+  const encoded: EncodedDataset[] = [];
+  for (const d of sorted) encoded.push(await encodeDataset(d));
+
+  // created_by first, as Pyroscope's segment writer puts it at index 1.
+  const st = new StringTable();
+  const createdBy = st.intern(header.createdBy);
+  const tenantIdx = st.intern(tenant);
+  const metas: Dataset[] = [];
+  let offset = 0;
+  let minTime = 0n;
+  let maxTime = 0n;
+  for (const e of encoded) {
+    const toc: bigint[] = [];
+    const start = offset;
+    for (const s of e.sections) {
+      toc.push(BigInt(offset));
+      offset += s.length;
+    }
+    const labels: number[] = [];
+    const svc = st.intern(SERVICE_NAME_LABEL);
+    const pt = st.intern(PROFILE_TYPE_LABEL);
+    const name = st.intern(e.name);
+    for (const t of e.profileTypes) labels.push(2, svc, name, pt, st.intern(t));
+    metas.push(
+      create(DatasetSchema, {
+        format: 0,
+        tenant: st.intern(e.tenant),
+        name,
+        minTime: e.minTime,
+        maxTime: e.maxTime,
+        tableOfContents: toc,
+        size: BigInt(offset - start),
+        labels,
+      }),
+    );
+    if (metas.length === 1 || e.minTime < minTime) minTime = e.minTime;
+    if (metas.length === 1 || e.maxTime > maxTime) maxTime = e.maxTime;
+  }
+  const meta = create(BlockMetaSchema, {
+    formatVersion: BLOCK_FORMAT_VERSION,
+    id: header.id,
+    tenant: tenantIdx,
+    shard: header.shard,
+    compactionLevel: header.compactionLevel,
+    minTime,
+    maxTime,
+    createdBy,
+    metadataOffset: BigInt(offset),
+    size: 0n,
+    datasets: metas,
+    stringTable: st.strings,
+  });
+  const footer = encodeFooter(meta);
+  const bytes = new Uint8Array(offset + footer.length);
+  let at = 0;
+  for (const e of encoded) {
+    for (const s of e.sections) {
+      bytes.set(s, at);
+      at += s.length;
+    }
+  }
+  bytes.set(footer, at);
+  meta.size = BigInt(bytes.length);
+  return { bytes, meta };
+}
