@@ -31,18 +31,16 @@ export function parseLegacyName(name: string): LegacyName {
     throw new IngestError(400, 'name parameter is required', 'invalid_labels');
   }
   const open = name.indexOf('{');
+  const close = name.indexOf('}', open + 1);
+  if (close >= 0 && (open < 0 || name.lastIndexOf('}', open) >= 0)) fail(name, "unbalanced braces: '}' without '{'");
+  if (open >= 0 && close < 0) fail(name, "unbalanced braces: '{' is not closed");
   const appName = (open < 0 ? name : name.slice(0, open)).trim();
   if (appName === '') fail(name, 'app name is empty');
   if (!APP_NAME_RE.test(appName)) {
     fail(name, `app name ${quoteInput(appName)} has a character that is not allowed (allowed: A-Z a-z 0-9 _ . / -)`);
   }
-  if (open < 0) {
-    if (name.includes('}')) fail(name, "unbalanced braces: '}' without '{'");
-    return { appName, labels: [] };
-  }
+  if (open < 0) return { appName, labels: [] };
 
-  const close = name.indexOf('}', open + 1);
-  if (close < 0) fail(name, "unbalanced braces: '{' is not closed");
   if (name.slice(close + 1).trim() !== '') fail(name, "unexpected text after '}'");
   const inner = name.slice(open + 1, close);
   if (inner.includes('{')) fail(name, "unbalanced braces: nested '{'");
