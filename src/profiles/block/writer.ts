@@ -213,15 +213,16 @@ export async function encodeBlock(header: BlockHeader, datasets: readonly Datase
       toc.push(BigInt(offset));
       offset += s.length;
     }
-    const labels: number[] = [];
+    const dsTenant = st.intern(e.tenant);
+    const name = st.intern(e.name);
     const svc = st.intern(SERVICE_NAME_LABEL);
     const pt = st.intern(PROFILE_TYPE_LABEL);
-    const name = st.intern(e.name);
+    const labels: number[] = [];
     for (const t of e.profileTypes) labels.push(2, svc, name, pt, st.intern(t));
     metas.push(
       create(DatasetSchema, {
         format: 0,
-        tenant: st.intern(e.tenant),
+        tenant: dsTenant,
         name,
         minTime: e.minTime,
         maxTime: e.maxTime,
