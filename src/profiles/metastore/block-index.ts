@@ -4,7 +4,7 @@ import { clone } from '@bufbuild/protobuf';
 import { BlockMetaSchema, type BlockMeta } from '../../gen/metastore/v1/types_pb.js';
 import { FileMetastoreStore } from './file-store.js';
 import type { LogLogger } from './log.js';
-import type { MetastoreStore, StateChange } from './store.js';
+import { StoreUnavailableError, type MetastoreStore, type StateChange } from './store.js';
 
 export type MetastoreLogger = LogLogger;
 
@@ -132,7 +132,7 @@ export class BlockIndex {
    */
   async addBlock(meta: BlockMeta): Promise<boolean> {
     validateBlockMeta(meta);
-    if (this.closed) throw new Error('block index is closed');
+    if (this.closed) throw new StoreUnavailableError('block index is closed');
     if (this.blocks.has(meta.id)) return false;
     const pending = this.inflight.get(meta.id);
     if (pending !== undefined) {

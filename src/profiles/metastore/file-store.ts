@@ -27,13 +27,17 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-function pidAlive(pid: number): boolean {
+async function pidAlive(pid: number): Promise<boolean> {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  // A killed process that nobody has reaped yet (a zombie) still answers kill(0); on Linux,
+  // /proc tells it apart. Field 3 of /proc/<pid>/stat is the state; the name before it is in ().
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (stat === undefined) return true;
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
 }
 
 // Best-effort cross-process guard. Node has no flock, so this is a pid file: a lock whose
@@ -47,7 +51,7 @@ async function takeLock(dir: string): Promise<void> {
   });
   if (text !== undefined) {
     const pid = Number.parseInt(text, 10);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) {
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && (await pidAlive(pid))) {
       throw new StoreLockedError(
         `metastore directory ${dir} is in use by process ${pid}; stop it first (or delete ${lockPath} if that pid is not Kiln)`,
       );

@@ -9,7 +9,7 @@ import {
   QueryBlocksResponseSchema,
 } from '../../gen/metastore/v1/index_pb.js';
 import { BlockIndex, InvalidBlockMetaError, type BlockQuery } from './block-index.js';
-import { LogUnavailableError } from './log.js';
+import { StoreUnavailableError } from './store.js';
 
 export function indexServiceImpl(index: BlockIndex): ServiceImpl<typeof IndexService> {
   return {
@@ -20,7 +20,7 @@ export function indexServiceImpl(index: BlockIndex): ServiceImpl<typeof IndexSer
       } catch (err) {
         if (err instanceof InvalidBlockMetaError) throw new ConnectError(err.message, Code.InvalidArgument);
         // The store cannot take writes now; the caller should retry (or use its DLQ).
-        if (err instanceof LogUnavailableError) throw new ConnectError(err.message, Code.Unavailable);
+        if (err instanceof StoreUnavailableError) throw new ConnectError(err.message, Code.Unavailable);
         throw err;
       }
       return create(AddBlockResponseSchema);

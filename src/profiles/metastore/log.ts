@@ -10,6 +10,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { crc32c } from '../block/crc32c.js';
+import { StoreUnavailableError } from './store.js';
 
 export const FRAME_HEADER_BYTES = 8;
 /** Upper bound on one payload; a larger length in a header means the header is garbage. */
@@ -36,7 +37,7 @@ export interface LogStats {
 }
 
 /** The log cannot take writes: it was closed, or an earlier write/fsync failed. */
-export class LogUnavailableError extends Error {
+export class LogUnavailableError extends StoreUnavailableError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'LogUnavailableError';

@@ -24,6 +24,14 @@ export interface MetastoreStore {
   close(): Promise<void>;
 }
 
+/** The store cannot take writes right now (closed, failed, unreachable); retry later. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
 /** The stored bytes do not form a change this version understands. */
 export class CorruptRecordError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

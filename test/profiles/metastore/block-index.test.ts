@@ -1,11 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { clone, equals } from '@bufbuild/protobuf';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BlockMetaSchema, type BlockMeta } from '../../../src/gen/metastore/v1/types_pb.js';
 import { BlockIndex, InvalidBlockMetaError } from '../../../src/profiles/metastore/block-index.js';
-import { FileMetastoreStore, LOG_FILE, StoreLockedError } from '../../../src/profiles/metastore/file-store.js';
+import { FileMetastoreStore, LOCK_FILE, LOG_FILE, StoreLockedError } from '../../../src/profiles/metastore/file-store.js';
 import { encodeFrame } from '../../../src/profiles/metastore/log.js';
+import { StoreUnavailableError, type MetastoreStore, type StateChange } from '../../../src/profiles/metastore/store.js';
 import { makeMeta, recordingLogger, tempDir } from './helpers.js';
 
 const dirs: string[] = [];
@@ -131,6 +133,18 @@ describe('BlockIndex', () => {
     await expect(BlockIndex.open(d)).rejects.toThrow(StoreLockedError);
   });
 
+  it('takes over the lock of a dead process but not of a live one', async () => {
+    const d = await dir();
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    await writeFile(path.join(d, LOCK_FILE), `${dead}\n`);
+    const idx = await openIndex(d);
+    expect((await readFile(path.join(d, LOCK_FILE), 'utf8')).trim()).toBe(String(process.pid));
+    await idx.close();
+    open.length = 0;
+    await writeFile(path.join(d, LOCK_FILE), `${process.ppid}\n`); // alive, and not us
+    await expect(BlockIndex.open(d)).rejects.toThrow(new RegExp(`in use by process ${process.ppid}`));
+  });
+
   it('refuses to start on a checksummed record of an unknown type', async () => {
     const d = await dir();
     const idx = await openIndex(d);
@@ -145,6 +159,41 @@ describe('BlockIndex', () => {
     expect((await stat(file)).size).toBe(before.length + 11);
     await writeFile(file, before);
     expect((await openIndex(d)).size).toBe(1);
+  });
+});
+
+/** An in-memory store whose appends can be made to fail. */
+class FakeStore implements MetastoreStore {
+  changes: StateChange[] = [];
+  failing = false;
+  async load(): Promise<StateChange[]> {
+    return [...this.changes];
+  }
+  async append(change: StateChange): Promise<void> {
+    await new Promise((r) => setImmediate(r));
+    if (this.failing) throw new StoreUnavailableError('fake store is down');
+    this.changes.push(change);
+  }
+  async close(): Promise<void> {}
+}
+
+describe('BlockIndex over another store', () => {
+  it('replays from the store and does not record a block whose append failed', async () => {
+    const store = new FakeStore();
+    const first = await BlockIndex.openStore(store);
+    const a = makeMeta();
+    await first.addBlock(a);
+    store.failing = true;
+    const b = makeMeta();
+    await expect(first.addBlock(b)).rejects.toThrow(StoreUnavailableError);
+    expect(first.get(b.id)).toBeUndefined();
+    // A retry goes to the store again (rather than being treated as a duplicate) and succeeds.
+    store.failing = false;
+    expect(await first.addBlock(b)).toBe(true);
+    await first.close();
+    await expect(first.addBlock(makeMeta())).rejects.toThrow(/block index is closed/);
+    const second = await BlockIndex.openStore(store);
+    expect(second.query().map((m) => m.id)).toEqual([a.id, b.id]);
   });
 });
 

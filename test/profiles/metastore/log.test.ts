@@ -177,4 +177,26 @@ describe('RecordLog', () => {
     expect(records).toHaveLength(10);
     await again.close();
   });
+
+  it('stops taking writes after a failed fsync, and reopening recovers', async () => {
+    const file = path.join(await dir(), 'f.log');
+    const { log } = await RecordLog.open(file, { logger: recordingLogger() });
+    await log.append(enc.encode('durable'));
+    // Fault injection: the next fdatasync fails as it would on an I/O error.
+    const fh = (log as unknown as { fh: { datasync: () => Promise<void> } }).fh;
+    fh.datasync = () => Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+    const failed = await log.append(enc.encode('not acked')).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(LogUnavailableError);
+    expect((failed as Error).message).toMatch(/stopped taking writes after a failed write or fsync/);
+    expect(String((failed as Error).cause)).toMatch(/EIO/);
+    // No retry on the same handle: a later append must not be acked either.
+    await expect(log.append(enc.encode('later'))).rejects.toThrow(LogUnavailableError);
+    await log.close();
+    const { log: again, records } = await RecordLog.open(file);
+    // The failed record's bytes did reach the page cache; it was never acked, so either outcome is allowed.
+    expect(records.map((r) => dec.decode(r.payload))[0]).toBe('durable');
+    expect(records.map((r) => dec.decode(r.payload))).not.toContain('later');
+    await again.append(enc.encode('after reopen'));
+    await again.close();
+  });
 });
