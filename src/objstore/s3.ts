@@ -43,6 +43,8 @@ function awsError(err: unknown): AwsErrorShape {
 
 function isNotFound(err: unknown): boolean {
   const e = awsError(err);
+  // A missing bucket is a configuration error, not a missing object.
+  if (e.name === 'NoSuchBucket' || e.Code === 'NoSuchBucket') return false;
   // HeadObject has no body, so a missing key arrives as a bare 404 ("NotFound").
   return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.Code === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
 }
@@ -56,6 +58,7 @@ export class S3Bucket implements Bucket {
   private readonly client: S3Client;
   private readonly bucket: string;
   private readonly pageSize: number | undefined;
+  private closed = false;
 
   constructor(opts: S3Options, tuning: S3BucketTuning = {}) {
     if (!opts.bucket) throw new Error('s3 bucket: bucket name is required (-storage.s3.bucket)');
@@ -88,6 +91,11 @@ export class S3Bucket implements Bucket {
     this.client = new S3Client(config);
   }
 
+  /** The SDK would quietly open new sockets after destroy(); make use-after-close loud. */
+  private checkOpen(): void {
+    if (this.closed) throw new Error(`s3 bucket ${JSON.stringify(this.bucket)} is closed`);
+  }
+
   /** Adds the operation and key to SDK errors so a log line says what failed. */
   private wrap(op: string, key: string, err: unknown): Error {
     const e = awsError(err);
@@ -100,6 +108,7 @@ export class S3Bucket implements Bucket {
   }
 
   async put(key: string, body: Uint8Array): Promise<void> {
+    this.checkOpen();
     validateObjectKey(key);
     if (!(body instanceof Uint8Array)) throw new Error(`put ${JSON.stringify(key)}: body must be a Uint8Array`);
     try {
@@ -112,6 +121,7 @@ export class S3Bucket implements Bucket {
   }
 
   async get(key: string): Promise<Uint8Array> {
+    this.checkOpen();
     validateObjectKey(key);
     try {
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
@@ -123,6 +133,7 @@ export class S3Bucket implements Bucket {
   }
 
   async getRange(key: string, offset: number, length: number): Promise<Uint8Array> {
+    this.checkOpen();
     validateObjectKey(key);
     validateRange(offset, length);
     // An HTTP range cannot express zero bytes; still report a missing key.
@@ -149,6 +160,7 @@ export class S3Bucket implements Bucket {
   }
 
   async head(key: string): Promise<ObjectInfo> {
+    this.checkOpen();
     validateObjectKey(key);
     try {
       const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
@@ -160,6 +172,7 @@ export class S3Bucket implements Bucket {
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {
+    this.checkOpen();
     if (typeof prefix !== 'string') throw new Error('list: prefix must be a string');
     const out: ObjectInfo[] = [];
     let token: string | undefined;
@@ -194,6 +207,7 @@ export class S3Bucket implements Bucket {
   }
 
   async delete(key: string): Promise<void> {
+    this.checkOpen();
     validateObjectKey(key);
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
@@ -204,6 +218,7 @@ export class S3Bucket implements Bucket {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.client.destroy();
   }
 }

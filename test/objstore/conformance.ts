@@ -6,6 +6,16 @@ import { ObjectNotFoundError, type Bucket } from '../../src/objstore/bucket.js';
 
 export type BucketFactory = () => Promise<Bucket>;
 
+/** Known defects of a test server (not of the backend) that a run must skip. */
+export interface ServerQuirks {
+  /**
+   * False when the server cannot answer a Range GET on a 0-byte object.
+   * s3rver announces Content-Length 1, sends nothing and the connection is
+   * reset; real S3 answers 416, which S3Bucket maps to an empty result.
+   */
+  rangeOnEmptyObject?: boolean;
+}
+
 /** Deterministic non-trivial bytes: position i holds (i * 31 + 7) mod 256. */
 export function pattern(n: number): Uint8Array {
   const b = new Uint8Array(n);
@@ -22,7 +32,7 @@ async function expectNotFound(p: Promise<unknown>, key: string): Promise<void> {
   expect((err as ObjectNotFoundError).key).toBe(key);
 }
 
-export function bucketConformance(name: string, factory: BucketFactory): void {
+export function bucketConformance(name: string, factory: BucketFactory, quirks: ServerQuirks = {}): void {
   describe(`Bucket conformance: ${name}`, () => {
     let open: Bucket[] = [];
     const fresh = async (): Promise<Bucket> => {
@@ -90,8 +100,9 @@ export function bucketConformance(name: string, factory: BucketFactory): void {
     it('reads ranges of empty and large objects', async () => {
       const b = await fresh();
       await b.put('e', new Uint8Array(0));
-      expect((await b.getRange('e', 0, 10)).length).toBe(0);
+      if (quirks.rangeOnEmptyObject !== false) expect((await b.getRange('e', 0, 10)).length).toBe(0);
       expect((await b.getRange('e', 0, 0)).length).toBe(0);
+      expect((await b.getRange('e', 5, 10)).length).toBe(0);
       const big = pattern(3 * 1024 * 1024 + 17);
       await b.put('big', big);
       const off = 2 * 1024 * 1024 + 5;
