@@ -1,0 +1,90 @@
+// The `kiln` command.
+//   kiln serve [flags]   run Kiln (every component by default; -target picks some)
+//   kiln -help           this text
+
+import { readFileSync } from 'node:fs';
+import { ConfigError, parseArgs, usage } from '../config/flags.js';
+import { createLogger } from '../server/logger.js';
+import { startKiln } from '../server/app.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const HELP = `kiln ${VERSION}: continuous profiles in, Prometheus metrics out.
+
+Usage:
+  kiln serve [flags]    run Kiln (all components on one port by default)
+  kiln version          print the version
+  kiln serve -help      list every flag with its default
+`;
+
+async function serve(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (parsed.help) {
+    process.stdout.write(`${usage()}\n`);
+    return 0;
+  }
+  if (parsed.positional.length > 0) {
+    process.stderr.write(`error: unexpected argument "${parsed.positional[0]}" (kiln serve takes only flags; see -help)\n`);
+    return 2;
+  }
+  const logger = createLogger(parsed.config.log.level);
+  let kiln;
+  try {
+    kiln = await startKiln(parsed.config, logger);
+  } catch (e) {
+    logger.fatal({ err: (e as Error).message }, 'failed to start');
+    return 1;
+  }
+  await new Promise<void>((resolve) => {
+    let signalled = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled) {
+        logger.warn({ signal }, 'second signal: exiting without waiting');
+        process.exit(1);
+      }
+      signalled = true;
+      logger.info({ signal }, 'received signal, shutting down');
+      kiln.stop().then(resolve, (e: Error) => {
+        logger.error({ err: e.message }, 'shutdown failed');
+        process.exit(1);
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case 'version':
+    case '-version':
+    case '--version':
+      process.stdout.write(`kiln ${VERSION}\n`);
+      return 0;
+    case undefined:
+    case 'help':
+    case '-h':
+    case '-help':
+    case '--help':
+      process.stdout.write(HELP);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`error: unknown command "${command}"\n\n${HELP}`);
+      return 2;
+  }
+}
+
+process.exit(await main(process.argv.slice(2)));

@@ -1,0 +1,156 @@
+// Wires the components selected by -target onto one HTTP port and runs their
+// lifecycle. Components talk to each other over their real protocols (Connect
+// over loopback when they share a process), so one process and a fleet run
+// the same code.
+
+import type http from 'node:http';
+import type http2 from 'node:http2';
+import { createClient } from '@connectrpc/connect';
+import { connectNodeAdapter, createConnectTransport } from '@connectrpc/connect-node';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger } from 'pino';
+import type { Config, Target } from '../config/config.js';
+import { IndexService } from '../gen/metastore/v1/index_pb.js';
+import { PusherService } from '../gen/push/v1/push_pb.js';
+import { SegmentWriterService } from '../gen/segmentwriter/v1/push_pb.js';
+import { createBucket } from '../objstore/create.js';
+import { Distributor } from '../profiles/ingest/distributor.js';
+import { createIngestHandler } from '../profiles/ingest/http-ingest.js';
+import { pushServiceImpl } from '../profiles/ingest/push-service.js';
+import { BlockIndex } from '../profiles/metastore/block-index.js';
+import { indexServiceImpl } from '../profiles/metastore/index-service.js';
+import { segmentWriterServiceImpl } from '../profiles/segment/service.js';
+import { SegmentWriter } from '../profiles/segment/writer.js';
+import { type DualServer, listenDual } from './http-server.js';
+
+type Req = http.IncomingMessage | http2.Http2ServerRequest;
+type Res = http.ServerResponse | http2.Http2ServerResponse;
+
+export interface Kiln {
+  readonly port: number;
+  readonly registry: Registry;
+  /** Graceful stop: stop accepting pushes, flush open segments, answer in-flight pushes, close. */
+  stop(): Promise<void>;
+}
+
+function runs(config: Config, target: Exclude<Target, 'all'>): boolean {
+  return config.target.includes('all') || config.target.includes(target);
+}
+
+export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  let ready = false;
+  let selfUrl = '';
+  const selfTransport = (address: string) =>
+    createConnectTransport({ baseUrl: address || selfUrl, httpVersion: '2', useBinaryFormat: true });
+
+  const closers: (() => Promise<void>)[] = [];
+  let index: BlockIndex | undefined;
+  if (runs(config, 'metastore')) {
+    index = await BlockIndex.open(config.metastore.dataDir, logger.child({ component: 'metastore' }));
+    const blocks = index;
+    new Gauge({ name: 'kiln_metastore_blocks', help: 'Blocks in the metastore index.', registers: [registry], collect() { this.set(blocks.size); } });
+    closers.push(() => blocks.close());
+  }
+
+  let writer: SegmentWriter | undefined;
+  if (runs(config, 'segment-writer')) {
+    const s3 = config.storage.s3;
+    const bucket = createBucket({
+      backend: config.storage.backend,
+      filesystem: config.storage.filesystem,
+      s3: { endpoint: s3.endpoint, bucket: s3.bucketName, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: s3.forcePathStyle },
+    });
+    const metastore = () => createClient(IndexService, selfTransport(config.metastore.address));
+    let client: ReturnType<typeof metastore> | undefined;
+    writer = new SegmentWriter(
+      { ...config.segmentWriter, validation: config.validation },
+      bucket,
+      { addBlock: async (block) => void (await (client ??= metastore()).addBlock({ block })) },
+      logger.child({ component: 'segment-writer' }),
+      registry,
+    );
+    closers.push(() => bucket.close());
+  }
+
+  let distributor: Distributor | undefined;
+  let ingest: ReturnType<typeof createIngestHandler> | undefined;
+  const tenancy = { multitenancyEnabled: config.auth.multitenancyEnabled, noAuthTenant: config.auth.noAuthTenant };
+  if (runs(config, 'distributor')) {
+    let client: ReturnType<typeof createClient<typeof SegmentWriterService>> | undefined;
+    distributor = new Distributor(
+      { ...config.distributor, labelLimits: config.validation, maxProfileSizeBytes: config.validation.maxProfileSizeBytes },
+      { push: (req) => (client ??= createClient(SegmentWriterService, selfTransport(config.distributor.segmentWriterAddress))).push(req) },
+      logger.child({ component: 'distributor' }),
+      registry,
+    );
+    ingest = createIngestHandler(distributor, { tenancy, maxRecvMsgSize: config.distributor.maxRecvMsgSize, maxProfileSizeBytes: config.validation.maxProfileSizeBytes });
+  }
+
+  const plain = async (req: Req, res: Res): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://kiln');
+    switch (url.pathname) {
+      case '/ready':
+        res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
+        return;
+      case '/metrics':
+        res.writeHead(200, { 'content-type': registry.contentType }).end(await registry.metrics());
+        return;
+      case '/ingest':
+      case '/pyroscope/ingest':
+        if (ingest) return ingest(req, res, url);
+        break;
+      case '/':
+        res.writeHead(200, { 'content-type': 'text/plain' }).end(`Kiln: profiles in, metrics out. Targets: ${config.target.join(',')}\n`);
+        return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found\n');
+  };
+
+  const handler = connectNodeAdapter({
+    readMaxBytes: config.distributor.maxRecvMsgSize,
+    routes(router) {
+      if (index) router.service(IndexService, indexServiceImpl(index));
+      if (writer) router.service(SegmentWriterService, segmentWriterServiceImpl(writer));
+      if (distributor) router.service(PusherService, pushServiceImpl(distributor, tenancy));
+    },
+    fallback: (req, nodeRes) => {
+      const res = nodeRes as Res;
+      plain(req, res).catch((e: Error) => {
+        logger.error({ err: e.message, path: req.url }, 'request failed');
+        if (!res.headersSent) res.writeHead(500).end('internal error\n');
+      });
+    },
+  });
+
+  let server: DualServer;
+  try {
+    server = await listenDual(handler, config.server.httpListenAddress, config.server.httpListenPort);
+  } catch (e) {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    throw e;
+  }
+  selfUrl = `http://127.0.0.1:${server.port}`;
+  ready = true;
+  logger.info({ port: server.port, targets: config.target }, 'Kiln is ready');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port: server.port,
+    registry,
+    stop() {
+      stopping ??= (async () => {
+        ready = false;
+        logger.info('stopping: no new pushes; flushing open segments');
+        distributor?.stopAccepting();
+        // Segments registered over loopback need the server, so flush before closing it.
+        await writer?.stop();
+        await server.close(config.server.gracefulShutdownTimeout);
+        for (const close of closers.reverse()) await close();
+        logger.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+}
