@@ -143,6 +143,12 @@ describe('testdata/profiles', () => {
     expect(hash.length).toBeGreaterThan(0);
     expect(hash.some((s) => labels(d, s).endpoint === '/api/hash')).toBe(true);
     expect(d.p.sample.some((s) => labels(d, s).endpoint === '/api/sort')).toBe(true);
+    // collectCpuTime adds one sample for CPU used outside JS threads: zero
+    // samples and zero wall time, but non-zero CPU. Decoders must keep it.
+    const nonJs = d.p.sample.filter((s) => names(s).some((n) => n.includes('Non JS threads activity')));
+    expect(nonJs.length).toBe(1);
+    expect([Number(nonJs[0]!.value[0]), Number(nonJs[0]!.value[1])]).toEqual([0, 0]);
+    expect(Number(nonJs[0]!.value[2])).toBeGreaterThan(0);
   });
 
   it('node-heap.pb.gz: sampling interval 64 KiB', () => {
