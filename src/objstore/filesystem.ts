@@ -1,10 +1,13 @@
 // A Bucket over a local directory: one file per object, key segments become
 // directories. Writes go through a temp file + fsync + rename so a crash at any
 // moment leaves either the old object or the new one, never a torn file.
+import { constants as bufferConstants } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { ObjectNotFoundError, type Bucket, type ObjectInfo } from './bucket.js';
+
+const MAX_LENGTH = bufferConstants.MAX_LENGTH;
 
 /** Name prefix of in-flight writes; such files are never objects. */
 const TEMP_PREFIX = '.tmp-';
@@ -148,6 +151,9 @@ export class FilesystemBucket implements Bucket {
     const h = await this.openObject(key);
     try {
       const size = (await h.stat()).size;
+      if (size > MAX_LENGTH) {
+        throw new Error(`get ${JSON.stringify(key)}: object is ${size} bytes, more than one buffer can hold; use getRange`);
+      }
       return await readAt(h, 0, size);
     } finally {
       await h.close();
