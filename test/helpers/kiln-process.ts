@@ -1,0 +1,76 @@
+// Runs the real `kiln serve` (node dist/cli/main.js, built by the global
+// setup) as a child process on a free loopback port, in its own directory.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const KILN_MAIN = path.resolve(import.meta.dirname, '../../dist/cli/main.js');
+
+export interface KilnProcess {
+  url: string;
+  port: number;
+  /** Working directory: data/ (bucket) and metastore/ live here. */
+  dir: string;
+  proc: ChildProcess;
+  /** Every stdout/stderr line so far. */
+  logs: string[];
+  /** SIGTERM, then resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL, then resolves when the process is gone. */
+  kill(): Promise<void>;
+}
+
+export function tempDir(prefix = 'kiln-test-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Starts kiln in `dir` (a new temp dir by default) with extra flags. */
+export async function startKiln(flags: string[] = [], dir = tempDir()): Promise<KilnProcess> {
+  const proc = spawn(
+    process.execPath,
+    [
+      KILN_MAIN,
+      'serve',
+      '-server.http-listen-address=127.0.0.1',
+      '-server.http-listen-port=0',
+      `-storage.filesystem.dir=${path.join(dir, 'data')}`,
+      `-metastore.data-dir=${path.join(dir, 'metastore')}`,
+      ...flags,
+    ],
+    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    let buffered = '';
+    const onData = (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop()!;
+      for (const line of lines) {
+        logs.push(line);
+        if (line.includes('"Kiln is ready"')) resolve((JSON.parse(line) as { port: number }).port);
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', onData);
+    void exited.then((code) => reject(new Error(`kiln exited with ${code} before it was ready:\n${logs.join('\n')}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    dir,
+    proc,
+    logs,
+    async stop() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
