@@ -36,10 +36,13 @@ export function parseHeaderParams(value: string): { token: string; params: Map<s
   const token = (i < 0 ? value : value.slice(0, i)).trim().toLowerCase();
   while (i >= 0 && i < value.length) {
     i++; // skip ';'
-    const eq = value.indexOf('=', i);
     const semi = value.indexOf(';', i);
-    if (eq < 0 || (semi >= 0 && semi < eq)) {
-      // A parameter without a value (or trailing ';'): nothing to record.
+    const segEnd = semi < 0 ? value.length : semi;
+    // Look for '=' only up to the next ';' so many empty parameters stay linear.
+    let eq = i;
+    while (eq < segEnd && value[eq] !== '=') eq++;
+    if (eq === segEnd) {
+      // A parameter without a value (or a trailing ';'): nothing to record.
       i = semi;
       continue;
     }

@@ -158,3 +158,38 @@ describe('parseMultipart', () => {
     expect(parts.get('p')!.length).toBe(1_200_000);
   });
 });
+
+describe('parseMultipart on mutated input', () => {
+  it('either parses or throws IngestError, never anything else', async () => {
+    const { body, contentType } = await undiciForm([
+      ['profile', enc('PPROF-BYTES'), 'profile'],
+      ['sample_type_config', '{}'],
+    ]);
+    // Deterministic xorshift so a failure is reproducible.
+    let seed = 0x2545f491;
+    const rnd = (n: number): number => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % n;
+    };
+    let parsed = 0;
+    let rejected = 0;
+    for (let round = 0; round < 2000; round++) {
+      const b = Uint8Array.from(body);
+      for (let k = 0; k <= rnd(4); k++) b[rnd(b.length)] = [0x0d, 0x0a, 0x2d, 0x22, 0x3b, rnd(256)][rnd(6)]!;
+      const cut = rnd(3) === 0 ? b.subarray(0, rnd(b.length + 1)) : b;
+      try {
+        parseMultipart(cut, contentType, LIMITS);
+        parsed++;
+      } catch (err) {
+        if (!(err instanceof IngestError)) throw err;
+        expect(err.status).toBe(400);
+        rejected++;
+      }
+    }
+    // Both outcomes must actually occur, or the mutations test nothing.
+    expect(parsed).toBeGreaterThan(0);
+    expect(rejected).toBeGreaterThan(0);
+  });
+});
