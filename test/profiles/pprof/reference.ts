@@ -2,7 +2,7 @@
 // (pprof-format) reads from the same bytes, plus a seeded PRNG for fuzzing.
 
 import { expect } from 'vitest';
-import type { Profile } from 'pprof-format';
+import { Profile, StringTable } from 'pprof-format';
 import type { DecodedProfile } from '../../../src/profiles/pprof/profile.js';
 
 type Numeric = number | bigint;
@@ -16,11 +16,37 @@ export function unsigned(v: Numeric): number {
   return typeof v === 'bigint' ? Number(BigInt.asUintN(64, v)) : v;
 }
 
+/**
+ * Asserts that two sequences are equal; on a mismatch, reports the first
+ * differing index only (deep-equality diffs of 10^6-element arrays are slow).
+ */
+export function expectSameSeq(what: string, actual: ArrayLike<unknown>, expected: ArrayLike<unknown>): void {
+  expect(actual.length, `${what}.length`).toBe(expected.length);
+  for (let i = 0; i < actual.length; i++) {
+    if (!Object.is(actual[i], expected[i])) {
+      expect(actual[i], `${what}[${i}]`).toEqual(expected[i]);
+    }
+  }
+}
+
+/** Asserts that every column of two decoded profiles is equal. */
+export function expectSameColumns(a: DecodedProfile, b: DecodedProfile): void {
+  expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
+  for (const key of Object.keys(a) as (keyof DecodedProfile)[]) {
+    const x = a[key];
+    const y = b[key];
+    if (typeof x === 'object' && x !== null) {
+      expect(Object.getPrototypeOf(x), `${key} type`).toBe(Object.getPrototypeOf(y));
+      expectSameSeq(key, x, y as ArrayLike<unknown>);
+    } else expect(x, key).toBe(y);
+  }
+}
+
 /** Asserts that every column of `p` matches the reference decode `ref` of the same bytes. */
 export function expectSameAsReference(p: DecodedProfile, ref: Profile): void {
-  expect(p.strings).toEqual(ref.stringTable.strings);
-  expect(Array.from(p.sampleTypeType)).toEqual(ref.sampleType.map((t) => unsigned(t.type)));
-  expect(Array.from(p.sampleTypeUnit)).toEqual(ref.sampleType.map((t) => unsigned(t.unit)));
+  expectSameSeq('strings', p.strings, ref.stringTable.strings);
+  expectSameSeq('sampleTypeType', p.sampleTypeType, ref.sampleType.map((t) => unsigned(t.type)));
+  expectSameSeq('sampleTypeUnit', p.sampleTypeUnit, ref.sampleType.map((t) => unsigned(t.unit)));
   expect(p.periodTypeType).toBe(unsigned(ref.periodType?.type ?? 0));
   expect(p.periodTypeUnit).toBe(unsigned(ref.periodType?.unit ?? 0));
   expect(p.period).toBe(signed(ref.period));
@@ -29,60 +55,71 @@ export function expectSameAsReference(p: DecodedProfile, ref: Profile): void {
   expect(p.defaultSampleType).toBe(unsigned(ref.defaultSampleType));
   expect(p.dropFrames).toBe(unsigned(ref.dropFrames));
   expect(p.keepFrames).toBe(unsigned(ref.keepFrames));
-  expect(Array.from(p.comments)).toEqual(ref.comment.map(unsigned));
+  expectSameSeq('comments', p.comments, ref.comment.map(unsigned));
 
   // Functions and mappings first: stacks are compared through their ids.
-  expect(Array.from(p.functionId)).toEqual(ref.function.map((f) => unsigned(f.id)));
-  expect(Array.from(p.functionName)).toEqual(ref.function.map((f) => unsigned(f.name)));
-  expect(Array.from(p.functionSystemName)).toEqual(ref.function.map((f) => unsigned(f.systemName)));
-  expect(Array.from(p.functionFilename)).toEqual(ref.function.map((f) => unsigned(f.filename)));
-  expect(Array.from(p.functionStartLine)).toEqual(ref.function.map((f) => signed(f.startLine)));
+  expectSameSeq('functionId', p.functionId, ref.function.map((f) => unsigned(f.id)));
+  expectSameSeq('functionName', p.functionName, ref.function.map((f) => unsigned(f.name)));
+  expectSameSeq('functionSystemName', p.functionSystemName, ref.function.map((f) => unsigned(f.systemName)));
+  expectSameSeq('functionFilename', p.functionFilename, ref.function.map((f) => unsigned(f.filename)));
+  expectSameSeq('functionStartLine', p.functionStartLine, ref.function.map((f) => signed(f.startLine)));
 
-  expect(Array.from(p.mappingId)).toEqual(ref.mapping.map((m) => unsigned(m.id)));
-  expect(Array.from(p.mappingMemoryStart)).toEqual(ref.mapping.map((m) => unsigned(m.memoryStart)));
-  expect(Array.from(p.mappingMemoryLimit)).toEqual(ref.mapping.map((m) => unsigned(m.memoryLimit)));
-  expect(Array.from(p.mappingFileOffset)).toEqual(ref.mapping.map((m) => unsigned(m.fileOffset)));
-  expect(Array.from(p.mappingFilename)).toEqual(ref.mapping.map((m) => unsigned(m.filename)));
-  expect(Array.from(p.mappingBuildId)).toEqual(ref.mapping.map((m) => unsigned(m.buildId)));
-  expect(Array.from(p.mappingFlags)).toEqual(
+  expectSameSeq('mappingId', p.mappingId, ref.mapping.map((m) => unsigned(m.id)));
+  expectSameSeq('mappingMemoryStart', p.mappingMemoryStart, ref.mapping.map((m) => unsigned(m.memoryStart)));
+  expectSameSeq('mappingMemoryLimit', p.mappingMemoryLimit, ref.mapping.map((m) => unsigned(m.memoryLimit)));
+  expectSameSeq('mappingFileOffset', p.mappingFileOffset, ref.mapping.map((m) => unsigned(m.fileOffset)));
+  expectSameSeq('mappingFilename', p.mappingFilename, ref.mapping.map((m) => unsigned(m.filename)));
+  expectSameSeq('mappingBuildId', p.mappingBuildId, ref.mapping.map((m) => unsigned(m.buildId)));
+  expectSameSeq(
+    'mappingFlags',
+    p.mappingFlags,
     ref.mapping.map(
       (m) =>
         (m.hasFunctions ? 1 : 0) | (m.hasFilenames ? 2 : 0) | (m.hasLineNumbers ? 4 : 0) | (m.hasInlineFrames ? 8 : 0),
     ),
   );
 
-  expect(p.locationId.length).toBe(ref.location.length);
+  // Locations: flatten ours and the reference's the same way, compare once.
   expect(p.locationLineStart.length).toBe(ref.location.length + 1);
+  const ours: number[] = [];
+  const theirs: number[] = [];
   ref.location.forEach((l, j) => {
-    expect(p.locationId[j]).toBe(unsigned(l.id));
     const mi = p.locationMapping[j];
-    expect(mi === -1 ? 0 : p.mappingId[mi]).toBe(unsigned(l.mappingId));
-    expect(p.locationAddress[j]).toBe(unsigned(l.address));
-    expect(p.locationIsFolded[j]).toBe(l.isFolded ? 1 : 0);
-    const lines: [number, number, number][] = [];
+    ours.push(p.locationId[j], mi === -1 ? 0 : p.mappingId[mi], p.locationAddress[j], p.locationIsFolded[j]);
+    theirs.push(unsigned(l.id), unsigned(l.mappingId), unsigned(l.address), l.isFolded ? 1 : 0);
+    ours.push(p.locationLineStart[j + 1] - p.locationLineStart[j]);
+    theirs.push(l.line.length);
     for (let k = p.locationLineStart[j]; k < p.locationLineStart[j + 1]; k++) {
-      lines.push([p.functionId[p.lineFunction[k]], p.lineNumber[k], p.lineColumn[k]]);
+      ours.push(p.functionId[p.lineFunction[k]], p.lineNumber[k], p.lineColumn[k]);
     }
-    expect(lines).toEqual(l.line.map((ln) => [unsigned(ln.functionId), signed(ln.line), signed(ln.column)]));
+    for (const ln of l.line) theirs.push(unsigned(ln.functionId), signed(ln.line), signed(ln.column));
   });
+  expectSameSeq('locations', ours, theirs);
 
+  // Samples: values, stacks (as location ids) and labels, flattened.
   const nTypes = ref.sampleType.length;
   expect(p.sampleCount).toBe(ref.sample.length);
   expect(p.sampleValues.length).toBe(ref.sample.length * nTypes);
+  expectSameSeq('sampleValues', p.sampleValues, ref.sample.flatMap((s) => s.value.map(signed)));
+  const ourStacks: number[] = [];
+  const refStacks: number[] = [];
+  const ourLabels: number[] = [];
+  const refLabels: number[] = [];
   ref.sample.forEach((s, i) => {
-    const values = Array.from(p.sampleValues.subarray(i * nTypes, (i + 1) * nTypes));
-    expect(values).toEqual(s.value.map(signed));
-    const ids: number[] = [];
+    ourStacks.push(p.sampleLocationStart[i + 1] - p.sampleLocationStart[i]);
     for (let k = p.sampleLocationStart[i]; k < p.sampleLocationStart[i + 1]; k++) {
-      ids.push(p.locationId[p.sampleLocations[k]]);
+      ourStacks.push(p.locationId[p.sampleLocations[k]]);
     }
-    expect(ids).toEqual(s.locationId.map(unsigned));
-    const labels: [number, number, number, number][] = [];
+    refStacks.push(s.locationId.length, ...s.locationId.map(unsigned));
+    ourLabels.push(p.sampleLabelStart[i + 1] - p.sampleLabelStart[i]);
     for (let k = p.sampleLabelStart[i]; k < p.sampleLabelStart[i + 1]; k++) {
-      labels.push([p.labelKey[k], p.labelStr[k], p.labelNum[k], p.labelNumUnit[k]]);
+      ourLabels.push(p.labelKey[k], p.labelStr[k], p.labelNum[k], p.labelNumUnit[k]);
     }
-    expect(labels).toEqual(s.label.map((l) => [unsigned(l.key), unsigned(l.str), signed(l.num), unsigned(l.numUnit)]));
+    refLabels.push(s.label.length);
+    for (const l of s.label) refLabels.push(unsigned(l.key), unsigned(l.str), signed(l.num), unsigned(l.numUnit));
   });
+  expectSameSeq('sample stacks', ourStacks, refStacks);
+  expectSameSeq('sample labels', ourLabels, refLabels);
 }
 
 /** Each sample's stack as function names (all inlined lines, leaf first), from our columns. */
@@ -164,3 +201,77 @@ export function fp(field: number, values: (number | bigint)[]): number[] {
 export function bytes(...parts: number[][]): Uint8Array {
   return Uint8Array.from(parts.flat());
 }
+
+/** A profile that exercises every field, built and encoded by the reference library. */
+export function richProfile(): Profile {
+  const st = new StringTable();
+  const s = (x: string): number => st.dedup(x);
+  return new Profile({
+    sampleType: [
+      { type: s('alloc_objects'), unit: s('count') },
+      { type: s('alloc_space'), unit: s('bytes') },
+      { type: s('inuse_space'), unit: s('bytes') },
+    ],
+    periodType: { type: s('space'), unit: s('bytes') },
+    period: 524288,
+    timeNanos: 1700000000123456789n,
+    durationNanos: 10_000_000_000,
+    defaultSampleType: s('alloc_space'),
+    dropFrames: s('runtime\\..*'),
+    keepFrames: s('main\\..*'),
+    comment: [s('first comment'), s('zweiter Kommentar ✓')],
+    mapping: [
+      {
+        id: 1000,
+        memoryStart: 0x400000,
+        memoryLimit: 0x7fffffffffffn,
+        fileOffset: 4096,
+        filename: s('/usr/bin/app'),
+        buildId: s('abc123'),
+        hasFunctions: true,
+        hasInlineFrames: true,
+      },
+      { id: 3, memoryStart: 0x10000, memoryLimit: 0x20000, filename: s('libc.so.6'), hasFilenames: true, hasLineNumbers: true },
+    ],
+    function: [
+      { id: 7, name: s('main.work'), systemName: s('main.work'), filename: s('main.go'), startLine: 12 },
+      { id: 1000, name: s('main.inlined'), systemName: s('main.inlined'), filename: s('main.go'), startLine: 40 },
+      { id: 3, name: s('libc_malloc'), filename: s('malloc.c'), startLine: -1 },
+      { id: 2n ** 40n, name: s('日本語の関数'), filename: s('ユニコード.go') },
+    ],
+    location: [
+      // Two lines: an inlined call, innermost first.
+      {
+        id: 7,
+        mappingId: 1000,
+        address: 0x401234,
+        line: [
+          { functionId: 1000, line: 44, column: 9 },
+          { functionId: 7, line: 15 },
+        ],
+      },
+      // No mapping; an address above 2^53 that is still exact as a double.
+      { id: 1000, mappingId: 0, address: 0xffffffffffff0000n, line: [{ functionId: 3, line: 2 }] },
+      { id: 3, mappingId: 3, address: 0x10010, isFolded: true, line: [{ functionId: 3, line: -7 }] },
+      { id: 2n ** 40n, line: [{ functionId: 2n ** 40n, line: 1 }] },
+      // Unsymbolized: no lines at all.
+      { id: 5, mappingId: 1000, address: 0x402000 },
+    ],
+    sample: [
+      {
+        locationId: [7, 1000, 3],
+        value: [1, -5, 2 ** 53 - 1],
+        label: [
+          { key: s('thread'), str: s('main') },
+          { key: s('bytes'), num: 4096, numUnit: s('bytes') },
+          { key: s('delta'), num: -3 },
+        ],
+      },
+      { locationId: [3], value: [-(2 ** 53 - 1), 0, 300] },
+      { locationId: [2n ** 40n, 5, 7], value: [2 ** 40, 2 ** 31, -1] },
+      { locationId: [], value: [0, 0, 0] },
+    ],
+    stringTable: st,
+  });
+}
+
