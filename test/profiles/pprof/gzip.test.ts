@@ -1,0 +1,87 @@
+import { gzipSync, createGzip } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import {
+  DecompressedTooLargeError,
+  gunzipBounded,
+  GzipError,
+  isGzip,
+  maybeGunzip,
+} from '../../../src/profiles/pprof/gzip.js';
+
+/** Gzips `total` zero bytes by streaming fixed chunks, never holding the plain text. */
+async function zeroBomb(total: number): Promise<Buffer> {
+  const gz = createGzip({ level: 9 });
+  const out: Buffer[] = [];
+  gz.on('data', (c: Buffer) => out.push(c));
+  const ended = new Promise<void>((resolve, reject) => {
+    gz.on('end', resolve);
+    gz.on('error', reject);
+  });
+  const chunk = Buffer.alloc(1 << 20);
+  for (let written = 0; written < total; written += chunk.length) {
+    if (!gz.write(chunk)) await new Promise((r) => gz.once('drain', r));
+  }
+  gz.end();
+  await ended;
+  return Buffer.concat(out);
+}
+
+describe('gzip', () => {
+  const text = Buffer.from('pprof bytes '.repeat(1000));
+
+  it('detects the gzip magic', () => {
+    expect(isGzip(gzipSync(text))).toBe(true);
+    expect(isGzip(Uint8Array.from([0x1f, 0x8b]))).toBe(true);
+    expect(isGzip(Uint8Array.from([0x1f]))).toBe(false);
+    expect(isGzip(Uint8Array.from([0x0a, 0x04]))).toBe(false);
+    expect(isGzip(new Uint8Array(0))).toBe(false);
+  });
+
+  it('round-trips, including concatenated members', async () => {
+    expect(Buffer.from(await gunzipBounded(gzipSync(text), 1 << 20))).toEqual(text);
+    const two = Buffer.concat([gzipSync(Buffer.from('first;')), gzipSync(Buffer.from('second'))]);
+    expect(Buffer.from(await gunzipBounded(two, 100)).toString()).toBe('first;second');
+    expect(Buffer.from(await maybeGunzip(gzipSync(text), 1 << 20))).toEqual(text);
+  });
+
+  it('allows output of exactly maxBytes and rejects one byte more', async () => {
+    const gz = gzipSync(text);
+    expect((await gunzipBounded(gz, text.length)).length).toBe(text.length);
+    const err = await gunzipBounded(gz, text.length - 1).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DecompressedTooLargeError);
+    expect((err as Error).message).toBe(`decompressed profile exceeds the limit of ${text.length - 1} bytes`);
+  });
+
+  it('passes non-gzip input through, still enforcing the size limit', async () => {
+    const raw = Uint8Array.from([0x0a, 0x02, 0x08, 0x01]);
+    expect(await maybeGunzip(raw, 4)).toBe(raw);
+    await expect(maybeGunzip(raw, 3)).rejects.toThrow(DecompressedTooLargeError);
+  });
+
+  it('reports corrupt and truncated data as GzipError', async () => {
+    const gz = gzipSync(text);
+    const corrupt = Buffer.from(gz);
+    corrupt[12] ^= 0xff;
+    for (const bad of [corrupt, gz.subarray(0, gz.length - 6), gz.subarray(0, 2), Buffer.concat([gz, Buffer.from('trailing junk')])]) {
+      const err = await gunzipBounded(bad, 1 << 20).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(GzipError);
+      expect((err as Error).message).toMatch(/^invalid gzip data: \S/);
+    }
+  });
+
+  it('rejects a nonsensical limit', async () => {
+    expect(() => gunzipBounded(gzipSync(text), 0)).toThrow(RangeError);
+    await expect(maybeGunzip(text, -1)).rejects.toThrow(RangeError);
+  });
+
+  it('stops a 1 GiB gzip bomb at a 16 MiB cap without inflating it', async () => {
+    const bomb = await zeroBomb(1 << 30);
+    expect(bomb.length).toBeLessThan(2 << 20);
+    const before = process.memoryUsage().rss;
+    const err = await gunzipBounded(bomb, 16 << 20).catch((e: unknown) => e);
+    const growth = process.memoryUsage().rss - before;
+    expect(err).toBeInstanceOf(DecompressedTooLargeError);
+    expect((err as Error).message).toBe(`decompressed profile exceeds the limit of ${16 << 20} bytes`);
+    expect(growth).toBeLessThan(200 << 20);
+  });
+});
