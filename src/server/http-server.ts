@@ -21,7 +21,21 @@ export interface DualServer {
 }
 
 export async function listenDual(handler: RequestHandler, host: string, port: number): Promise<DualServer> {
-  const h1 = http.createServer({ keepAliveTimeout: 65_000 }, handler);
+  // HTTP/1.1 sockets and their requests in flight, so a shutdown can close
+  // idle keep-alive connections at once and the others after their response.
+  const h1Active = new Map<net.Socket, number>();
+  let closing = false;
+  const h1 = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    const socket = req.socket;
+    h1Active.set(socket, (h1Active.get(socket) ?? 0) + 1);
+    if (closing) res.setHeader('connection', 'close');
+    res.once('close', () => {
+      const n = (h1Active.get(socket) ?? 1) - 1;
+      h1Active.set(socket, n);
+      if (closing && n === 0) socket.end();
+    });
+    handler(req, res);
+  });
   const h2 = http2.createServer({}, handler);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
@@ -32,7 +46,10 @@ export async function listenDual(handler: RequestHandler, host: string, port: nu
 
   const tcp = net.createServer((socket) => {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      h1Active.delete(socket);
+    });
     socket.once('readable', function route() {
       const head: Buffer | null = socket.read(H2_PREFACE.length) ?? socket.read();
       if (head === null) {
@@ -42,6 +59,7 @@ export async function listenDual(handler: RequestHandler, host: string, port: nu
       }
       socket.unshift(head);
       const isH2 = head.length >= 3 && H2_PREFACE.subarray(0, Math.min(head.length, H2_PREFACE.length)).equals(head.subarray(0, Math.min(head.length, H2_PREFACE.length)));
+      if (!isH2) h1Active.set(socket, 0);
       (isH2 ? h2 : h1).emit('connection', socket);
     });
   });
@@ -58,17 +76,15 @@ export async function listenDual(handler: RequestHandler, host: string, port: nu
   return {
     port: address.port,
     async close(graceMs: number) {
+      closing = true;
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
-      h1.closeIdleConnections();
+      for (const [socket, active] of h1Active) if (active === 0) socket.end();
       for (const s of sessions) s.close();
       const timer = setTimeout(() => {
         for (const s of sockets) s.destroy();
       }, graceMs);
       timer.unref();
-      // Connections that finish their in-flight request are closed by keep-alive handling.
-      const poll = setInterval(() => h1.closeIdleConnections(), 100);
       await closed;
-      clearInterval(poll);
       clearTimeout(timer);
     },
   };
