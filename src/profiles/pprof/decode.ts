@@ -533,19 +533,31 @@ class Reader {
           const pEnd = this.len(end);
           // The hot loop of the whole decoder: one uint64 location id per frame.
           const b = this.buf;
-          while (this.pos < pEnd) {
-            const c = b[this.pos];
-            let v: number;
-            if (c < 0x80) {
-              this.pos++;
-              v = c;
+          let p = this.pos;
+          let a = locs.a;
+          let n = locs.n;
+          while (p < pEnd) {
+            let v = b[p];
+            if (v < 0x80) p++;
+            else if (p + 1 < pEnd && b[p + 1] < 0x80) {
+              // Two-byte ids (128..16383) are the common case in big profiles.
+              v = (v & 0x7f) | (b[p + 1] << 7);
+              p += 2;
             } else {
+              this.pos = p;
               v = this.uSlow(pEnd);
+              p = this.pos;
               if (v >= U32_MAX) v = this.bigLocId(v);
             }
-            if (locs.n === locs.a.length) locs.grow();
-            locs.a[locs.n++] = v;
+            if (n === a.length) {
+              locs.n = n;
+              locs.grow();
+              a = locs.a;
+            }
+            a[n++] = v;
           }
+          locs.n = n;
+          this.pos = p;
         } else if (wire === VARINT) {
           const v = this.u(end);
           locs.push(v >= U32_MAX ? this.bigLocId(v) : v);
