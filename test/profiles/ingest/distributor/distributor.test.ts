@@ -1,0 +1,188 @@
+// The Distributor with a recording fake segment writer: what it forwards, and
+// that a rejected request forwards nothing.
+
+import { gzipSync } from 'node:zlib';
+import { Code, ConnectError } from '@connectrpc/connect';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import type { PushRequest } from '../../../../src/gen/segmentwriter/v1/push_pb.js';
+import { Distributor, type DistributorOptions, profileIdBytes } from '../../../../src/profiles/ingest/distributor.js';
+import { IngestError } from '../../../../src/profiles/ingest/errors.js';
+
+const OPTS: DistributorOptions = {
+  labelLimits: { maxLabelNamesPerSeries: 30, maxLengthLabelName: 1024, maxLengthLabelValue: 2048 },
+  numShards: 4,
+  ingestionRateLimitMb: 0,
+  ingestionBurstSizeMb: 0,
+  maxInflightBytes: 0,
+  maxProfileSizeBytes: 1000,
+};
+
+function setup(opts: Partial<DistributorOptions> = {}, fail?: () => Error) {
+  const pushed: PushRequest[] = [];
+  const writer = {
+    async push(req: PushRequest) {
+      if (fail) throw fail();
+      pushed.push(req);
+      return {};
+    },
+  };
+  const d = new Distributor({ ...OPTS, ...opts }, writer, pino({ level: 'silent' }), new Registry());
+  return { d, pushed };
+}
+
+async function rejected(p: Promise<unknown>): Promise<IngestError & { retryAfterSeconds?: number }> {
+  let caught: unknown;
+  try {
+    await p;
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught).toBeInstanceOf(IngestError);
+  return caught as IngestError;
+}
+
+const bytes = (n: number, fill = 7) => new Uint8Array(n).fill(fill);
+
+describe('Distributor.push', () => {
+  it('forwards every profile with normalised labels, tenant, 1-based shard and default time', async () => {
+    const { d, pushed } = setup();
+    await d.push(
+      'team-a',
+      [
+        { labels: [['service.name', 'ignored'], ['service_name', '']], profiles: [{ bytes: bytes(10) }] },
+        { labels: [['zone', 'z1'], ['service_name', 'checkout']], profiles: [{ bytes: bytes(20), id: '0123456789abcdef0123456789abcdef' }, { bytes: bytes(30) }] },
+      ],
+      1_700_000_000_000_000_000n,
+    );
+    expect(pushed).toHaveLength(1);
+    const ps = pushed[0]!.profiles;
+    expect(ps).toHaveLength(3);
+    expect(ps.map((p) => p.tenantId)).toEqual(['team-a', 'team-a', 'team-a']);
+    expect(ps[0]!.labels.map((l) => [l.name, l.value])).toEqual([['service_name', 'ignored']]);
+    expect(ps[1]!.labels.map((l) => [l.name, l.value])).toEqual([['service_name', 'checkout'], ['zone', 'z1']]);
+    expect(ps.map((p) => p.profile.length)).toEqual([10, 20, 30]);
+    expect(Buffer.from(ps[1]!.profileId).toString('hex')).toBe('0123456789abcdef0123456789abcdef');
+    expect(ps[2]!.profileId).toHaveLength(16);
+    for (const p of ps) {
+      expect(p.shard).toBeGreaterThanOrEqual(1);
+      expect(p.shard).toBeLessThanOrEqual(4);
+      expect(p.defaultTimeNanos).toBe(1_700_000_000_000_000_000n);
+    }
+    expect(ps[1]!.shard).toBe(ps[2]!.shard);
+  });
+
+  it('gunzips profiles before forwarding them', async () => {
+    const { d, pushed } = setup();
+    await d.push('t', [{ labels: [['service_name', 's']], profiles: [{ bytes: gzipSync(bytes(500, 1)) }] }], 0n);
+    expect(Array.from(pushed[0]!.profiles[0]!.profile)).toEqual(Array.from(bytes(500, 1)));
+  });
+
+  it('a request with no profiles is 400', async () => {
+    const { d, pushed } = setup();
+    const e = await rejected(d.push('t', [{ labels: [['service_name', 's']], profiles: [] }], 0n));
+    expect(e.status).toBe(400);
+    expect(e.message).toBe('no profiles in request');
+    expect(pushed).toHaveLength(0);
+  });
+
+  it('a bad label set in the 2nd series rejects the whole request', async () => {
+    const { d, pushed } = setup();
+    const e = await rejected(
+      d.push('t', [
+        { labels: [['service_name', 'ok']], profiles: [{ bytes: bytes(10) }] },
+        { labels: [['service_name', 'x'], ['bad-name', 'v']], profiles: [{ bytes: bytes(10) }] },
+      ], 0n),
+    );
+    expect(e.status).toBe(400);
+    expect(e.message).toContain("invalid label name 'bad-name'");
+    expect(pushed).toHaveLength(0);
+  });
+
+  it('a gzip bomb in the 2nd profile: 413 naming the limit, nothing forwarded', async () => {
+    const { d, pushed } = setup();
+    const bomb = gzipSync(new Uint8Array(10 * 1024 * 1024));
+    const e = await rejected(
+      d.push('t', [{ labels: [['service_name', 'ok']], profiles: [{ bytes: bytes(10) }, { bytes: bomb }] }], 0n),
+    );
+    expect(e.status).toBe(413);
+    expect(e.message).toContain('max_profile_size_byte');
+    expect(e.message).toContain('limit: 1000');
+    expect(e.message).toContain('(err-kiln-profile-size-limit)');
+    expect(e.message).toContain('-validation.max-profile-size-bytes');
+    expect(pushed).toHaveLength(0);
+  });
+
+  it('an uncompressed profile over the size limit is 413', async () => {
+    const { d, pushed } = setup();
+    const e = await rejected(d.push('t', [{ labels: [], profiles: [{ bytes: bytes(1001) }] }], 0n));
+    expect(e.status).toBe(413);
+    expect(pushed).toHaveLength(0);
+    await d.push('t', [{ labels: [], profiles: [{ bytes: bytes(1000) }] }], 0n);
+    expect(pushed).toHaveLength(1);
+  });
+
+  it('corrupt gzip is 400 "malformed profile"', async () => {
+    const { d, pushed } = setup();
+    const broken = Uint8Array.from([0x1f, 0x8b, 0x08, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    const e = await rejected(d.push('t', [{ labels: [], profiles: [{ bytes: broken }] }], 0n));
+    expect(e.status).toBe(400);
+    expect(e.message).toMatch(/^malformed profile: .*gzip/);
+    expect(pushed).toHaveLength(0);
+  });
+
+  it('ingestion rate: 429 with Retry-After and the Mimir-style id, per tenant', async () => {
+    const MiB = 1024 * 1024;
+    // 0.001 MiB/s ≈ 1048 B/s, burst 0.002 MiB ≈ 2097 B.
+    const { d, pushed } = setup({ ingestionRateLimitMb: 0.001, ingestionBurstSizeMb: 0.002, maxProfileSizeBytes: MiB });
+    await d.push('a', [{ labels: [], profiles: [{ bytes: bytes(1500) }] }], 0n);
+    const e = await rejected(d.push('a', [{ labels: [], profiles: [{ bytes: bytes(1500) }] }], 0n));
+    expect(e.status).toBe(429);
+    expect(e.message).toContain('err-kiln-tenant-max-ingestion-rate');
+    expect(e.message).toContain('-distributor.ingestion-rate-limit-mb');
+    // 1500 - ~597 left = ~903 B at ~1048 B/s → 1 s.
+    expect(e.retryAfterSeconds).toBe(1);
+    // Another tenant has its own budget.
+    await d.push('b', [{ labels: [], profiles: [{ bytes: bytes(1500) }] }], 0n);
+    expect(pushed.map((p) => p.profiles[0]!.tenantId)).toEqual(['a', 'b']);
+  });
+
+  it('after stopAccepting, pushes get 503', async () => {
+    const { d, pushed } = setup();
+    d.stopAccepting();
+    const e = await rejected(d.push('t', [{ labels: [], profiles: [{ bytes: bytes(10) }] }], 0n));
+    expect(e.status).toBe(503);
+    expect(pushed).toHaveLength(0);
+  });
+
+  it('maps a segment-writer rejection to its HTTP status (413 travels as metadata)', async () => {
+    const meta = new Headers({ 'kiln-reason': 'profile_size_limit', 'kiln-status': '413' });
+    const { d } = setup({}, () => new ConnectError('too big', Code.InvalidArgument, meta));
+    const e = await rejected(d.push('t', [{ labels: [], profiles: [{ bytes: bytes(10) }] }], 0n));
+    expect(e.status).toBe(413);
+    expect(e.message).toBe('too big');
+    expect(e.reason).toBe('profile_size_limit');
+  });
+
+  it('maps writer unavailability to 503 and unknown failures to 500', async () => {
+    const a = setup({}, () => new ConnectError('flush failed', Code.Unavailable));
+    expect((await rejected(a.d.push('t', [{ labels: [], profiles: [{ bytes: bytes(10) }] }], 0n))).status).toBe(503);
+    const b = setup({}, () => new Error('boom'));
+    expect((await rejected(b.d.push('t', [{ labels: [], profiles: [{ bytes: bytes(10) }] }], 0n))).status).toBe(500);
+  });
+});
+
+describe('profileIdBytes', () => {
+  it('parses a UUID with or without dashes', () => {
+    expect(Buffer.from(profileIdBytes('01234567-89ab-cdef-0123-456789ABCDEF')).toString('hex')).toBe('0123456789abcdef0123456789abcdef');
+  });
+
+  it('anything else gets a random 16-byte id', () => {
+    const a = profileIdBytes('not-a-uuid');
+    const b = profileIdBytes(undefined);
+    expect(a).toHaveLength(16);
+    expect(b).toHaveLength(16);
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false);
+  });
+});
