@@ -37,6 +37,21 @@ async function serve(argv: string[]): Promise<number> {
     return 2;
   }
   const logger = createLogger(parsed.config.log.level);
+  // Handlers go in before start-up, so a signal during start-up still shuts down cleanly.
+  let signalled!: () => void;
+  const stopRequested = new Promise<void>((resolve) => (signalled = resolve));
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      logger.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    logger.info({ signal }, 'received signal, shutting down');
+    signalled();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
   let kiln;
   try {
     kiln = await startKiln(parsed.config, logger);
@@ -44,23 +59,13 @@ async function serve(argv: string[]): Promise<number> {
     logger.fatal({ err: (e as Error).message }, 'failed to start');
     return 1;
   }
-  await new Promise<void>((resolve) => {
-    let signalled = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (signalled) {
-        logger.warn({ signal }, 'second signal: exiting without waiting');
-        process.exit(1);
-      }
-      signalled = true;
-      logger.info({ signal }, 'received signal, shutting down');
-      kiln.stop().then(resolve, (e: Error) => {
-        logger.error({ err: e.message }, 'shutdown failed');
-        process.exit(1);
-      });
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
+  await stopRequested;
+  try {
+    await kiln.stop();
+  } catch (e) {
+    logger.error({ err: (e as Error).message }, 'shutdown failed');
+    return 1;
+  }
   return 0;
 }
 

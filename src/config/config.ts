@@ -51,6 +51,8 @@ export interface Config {
     maxProfileStacktraceSampleLabels: number;
     maxProfileStacktraceDepth: number;
     maxProfileSymbolValueLength: number;
+    maxProfileStrings: number;
+    maxProfileLocations: number;
     rejectOlderThan: number;
     rejectNewerThan: number;
   };
@@ -79,9 +81,16 @@ export interface FlagDef {
   values?: readonly string[];
   /** Other accepted names. */
   aliases?: string[];
+  /** Smallest allowed value of an 'int' flag (default 0). */
+  min?: number;
+  /** Largest allowed value of an 'int' flag. */
+  max?: number;
 }
 
 const MiB = 1024 * 1024;
+
+/** With -validation.max-profile-size-bytes=0 a decompressed profile is still capped here, so a gzip bomb cannot exhaust memory. */
+export const PROFILE_SIZE_HARD_LIMIT = 1024 * MiB;
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
@@ -115,6 +124,8 @@ export function defaultConfig(): Config {
       maxProfileStacktraceSampleLabels: 100,
       maxProfileStacktraceDepth: 1000,
       maxProfileSymbolValueLength: 65535,
+      maxProfileStrings: 1_000_000,
+      maxProfileLocations: 1_000_000,
       rejectOlderThan: 1 * HOUR,
       rejectNewerThan: 10 * MINUTE,
     },
@@ -127,7 +138,7 @@ export const FLAGS: readonly FlagDef[] = [
   { name: 'target', kind: 'targets', help: `Comma-separated components to run: ${TARGETS.join(', ')}.` },
   { name: 'config.file', kind: 'string', help: 'YAML configuration file; its keys are the flag names (dots nest, dashes become underscores).' },
   { name: 'server.http-listen-address', kind: 'string', help: 'HTTP listen address (empty: all interfaces).' },
-  { name: 'server.http-listen-port', kind: 'int', help: 'HTTP listen port (HTTP/1.1 and h2c: Connect, gRPC, gRPC-Web, /ingest).' },
+  { name: 'server.http-listen-port', kind: 'int', max: 65535, help: 'HTTP listen port (HTTP/1.1 and h2c: Connect, gRPC, gRPC-Web, /ingest).' },
   { name: 'server.graceful-shutdown-timeout', kind: 'duration', help: 'On SIGTERM, time allowed to flush open segments and answer in-flight pushes.' },
   { name: 'log.level', kind: 'enum', values: ['debug', 'info', 'warn', 'error'], help: 'Only log messages with the given severity or above.' },
   { name: 'storage.backend', kind: 'enum', values: ['filesystem', 's3'], help: 'Object storage backend.' },
@@ -140,7 +151,7 @@ export const FLAGS: readonly FlagDef[] = [
   { name: 'storage.s3.force-path-style', kind: 'bool', help: 'Use path-style S3 URLs (needed by most S3-compatible servers).' },
   { name: 'auth.multitenancy-enabled', kind: 'bool', help: 'Require X-Scope-OrgID on every request; when false every request belongs to -auth.no-auth-tenant.' },
   { name: 'auth.no-auth-tenant', kind: 'string', help: 'Tenant used when multitenancy is disabled.' },
-  { name: 'distributor.num-shards', kind: 'int', help: 'Number of shards; each (tenant, service_name) maps to one by jump consistent hashing.' },
+  { name: 'distributor.num-shards', kind: 'int', min: 1, help: 'Number of shards; each (tenant, service_name) maps to one by jump consistent hashing.' },
   { name: 'distributor.ingestion-rate-limit-mb', kind: 'float', help: 'Per-tenant ingestion rate limit in MiB/s of decompressed profiles (0: off).' },
   { name: 'distributor.ingestion-burst-size-mb', kind: 'float', help: 'Per-tenant ingestion burst size in MiB.' },
   { name: 'distributor.max-recv-msg-size', kind: 'int', help: 'Largest request body accepted, in bytes (413 beyond).' },
@@ -149,11 +160,13 @@ export const FLAGS: readonly FlagDef[] = [
   { name: 'validation.max-label-names-per-series', kind: 'int', help: 'Maximum number of labels per series.' },
   { name: 'validation.max-length-label-name', kind: 'int', help: 'Maximum length of a label name.' },
   { name: 'validation.max-length-label-value', kind: 'int', help: 'Maximum length of a label value.' },
-  { name: 'validation.max-profile-size-bytes', kind: 'int', help: 'Maximum decompressed size of one profile (0: off).' },
+  { name: 'validation.max-profile-size-bytes', kind: 'int', help: 'Maximum decompressed size of one profile (0: only the hard cap of 1 GiB).' },
   { name: 'validation.max-profile-stacktrace-samples', kind: 'int', help: 'Maximum number of samples in one profile (0: off).' },
   { name: 'validation.max-profile-stacktrace-sample-labels', kind: 'int', help: 'Maximum number of labels of one sample (0: off).' },
   { name: 'validation.max-profile-stacktrace-depth', kind: 'int', help: 'Deeper stack traces are truncated, keeping the root frames (0: off).' },
   { name: 'validation.max-profile-symbol-value-length', kind: 'int', help: 'Longer symbols (function names, file names) are truncated, keeping the end (0: off).' },
+  { name: 'validation.max-profile-strings', kind: 'int', help: 'Maximum entries in the string table of one profile (0: off).' },
+  { name: 'validation.max-profile-locations', kind: 'int', help: 'Maximum locations (and functions) in one profile (0: off).' },
   { name: 'validation.reject-older-than', kind: 'duration', help: 'Reject profiles older than this (0: off).' },
   { name: 'validation.reject-newer-than', kind: 'duration', help: 'Reject profiles more than this in the future (0: off).' },
   { name: 'segment-writer.segment-duration', kind: 'duration', help: 'How long a segment collects profiles before it is uploaded.' },

@@ -55,7 +55,8 @@ function parseValue(def: FlagDef, raw: unknown, where: string): unknown {
     case 'int': {
       const n = typeof text === 'number' ? text : typeof text === 'string' && /^[+-]?\d+$/.test(text) ? Number(text) : NaN;
       if (!Number.isSafeInteger(n)) throw bad('expected an integer');
-      if (n < 0) throw bad('must not be negative');
+      if (n < (def.min ?? 0)) throw bad(def.min ? `must be at least ${def.min}` : 'must not be negative');
+      if (def.max !== undefined && n > def.max) throw bad(`must be at most ${def.max}`);
       return n;
     }
     case 'float': {
@@ -66,8 +67,9 @@ function parseValue(def: FlagDef, raw: unknown, where: string): unknown {
     }
     case 'bool':
       if (typeof text === 'boolean') return text;
-      if (text === 'true' || text === '1') return true;
-      if (text === 'false' || text === '0') return false;
+      // Go's strconv.ParseBool spellings, as Pyroscope's flags accept them.
+      if (typeof text === 'string' && ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
+      if (typeof text === 'string' && ['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
       throw bad('expected true or false');
     case 'duration':
       if (typeof text === 'number' && text === 0) return 0;

@@ -9,7 +9,7 @@ import { createClient } from '@connectrpc/connect';
 import { connectNodeAdapter, createConnectTransport } from '@connectrpc/connect-node';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
-import type { Config, Target } from '../config/config.js';
+import { type Config, PROFILE_SIZE_HARD_LIMIT, type Target } from '../config/config.js';
 import { IndexService } from '../gen/metastore/v1/index_pb.js';
 import { PusherService } from '../gen/push/v1/push_pb.js';
 import { SegmentWriterService } from '../gen/segmentwriter/v1/push_pb.js';
@@ -45,6 +45,7 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
   const selfTransport = (address: string) =>
     createConnectTransport({ baseUrl: address || selfUrl, httpVersion: '2', useBinaryFormat: true });
 
+  const validation = { ...config.validation, maxProfileSizeBytes: config.validation.maxProfileSizeBytes || PROFILE_SIZE_HARD_LIMIT };
   const closers: (() => Promise<void>)[] = [];
   let index: BlockIndex | undefined;
   if (runs(config, 'metastore')) {
@@ -65,7 +66,7 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
     const metastore = () => createClient(IndexService, selfTransport(config.metastore.address));
     let client: ReturnType<typeof metastore> | undefined;
     writer = new SegmentWriter(
-      { ...config.segmentWriter, validation: config.validation },
+      { ...config.segmentWriter, validation },
       bucket,
       { addBlock: async (block) => void (await (client ??= metastore()).addBlock({ block })) },
       logger.child({ component: 'segment-writer' }),
@@ -80,12 +81,12 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
   if (runs(config, 'distributor')) {
     let client: ReturnType<typeof createClient<typeof SegmentWriterService>> | undefined;
     distributor = new Distributor(
-      { ...config.distributor, labelLimits: config.validation, maxProfileSizeBytes: config.validation.maxProfileSizeBytes },
+      { ...config.distributor, labelLimits: validation, maxProfileSizeBytes: validation.maxProfileSizeBytes },
       { push: (req) => (client ??= createClient(SegmentWriterService, selfTransport(config.distributor.segmentWriterAddress))).push(req) },
       logger.child({ component: 'distributor' }),
       registry,
     );
-    ingest = createIngestHandler(distributor, { tenancy, maxRecvMsgSize: config.distributor.maxRecvMsgSize, maxProfileSizeBytes: config.validation.maxProfileSizeBytes });
+    ingest = createIngestHandler(distributor, { tenancy, maxRecvMsgSize: config.distributor.maxRecvMsgSize, maxProfileSizeBytes: validation.maxProfileSizeBytes });
   }
 
   const plain = async (req: Req, res: Res): Promise<void> => {

@@ -32,7 +32,7 @@ export async function listenDual(handler: RequestHandler, host: string, port: nu
     res.once('close', () => {
       const n = (h1Active.get(socket) ?? 1) - 1;
       h1Active.set(socket, n);
-      if (closing && n === 0) socket.end();
+      if (closing && n === 0) socket.destroySoon();
     });
     handler(req, res);
   });
@@ -78,12 +78,14 @@ export async function listenDual(handler: RequestHandler, host: string, port: nu
     async close(graceMs: number) {
       closing = true;
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
-      for (const [socket, active] of h1Active) if (active === 0) socket.end();
+      // Idle keep-alive connections are closed outright (as Go's Shutdown does);
+      // busy ones after their response; whatever is left when the grace period ends is cut.
+      for (const [socket, active] of h1Active) if (active === 0) socket.destroy();
       for (const s of sessions) s.close();
+      // Not unref'd: it must keep the process alive until stragglers are cut.
       const timer = setTimeout(() => {
         for (const s of sockets) s.destroy();
       }, graceMs);
-      timer.unref();
       await closed;
       clearTimeout(timer);
     },

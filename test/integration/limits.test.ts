@@ -210,7 +210,7 @@ describe('time window, samples limit and shards (-validation.max-profile-stacktr
   let k: KilnProcess;
   const accepted: string[] = [];
   beforeAll(async () => {
-    k = await start(['-validation.max-profile-stacktrace-samples=10', '-distributor.num-shards=8']);
+    k = await start(['-validation.max-profile-stacktrace-samples=10', '-distributor.num-shards=8', '-validation.reject-older-than=1h', '-validation.reject-newer-than=10m']);
   });
 
   async function expectOk(name: string, body: Uint8Array, headers: Record<string, string> = {}, query = '') {

@@ -133,9 +133,8 @@ export class Distributor {
   }
 
   private async decompress(bytes: Uint8Array, labels: LabelList): Promise<Uint8Array> {
-    const max = this.opts.maxProfileSizeBytes || Number.MAX_SAFE_INTEGER;
     try {
-      return await maybeGunzip(bytes, max);
+      return await maybeGunzip(bytes, this.opts.maxProfileSizeBytes);
     } catch (e) {
       if (e instanceof DecompressedTooLargeError) {
         const shown = `{${labels.map(([n, v]) => `${n}=${JSON.stringify(v)}`).join(', ')}}`;

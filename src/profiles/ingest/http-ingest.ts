@@ -41,12 +41,17 @@ export async function readBody(req: Req, max: number): Promise<Uint8Array> {
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
-export function sendError(res: Res, err: IngestError & { retryAfterSeconds?: number }): void {
+export function sendError(req: Req, res: Res, err: IngestError & { retryAfterSeconds?: number }): void {
   if (res.headersSent) return;
   const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
   if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds);
+  // The rest of an over-size body was never read: the HTTP/1.1 connection cannot carry another request.
+  const unread = !req.readableEnded && req.httpVersionMajor === 1;
+  if (unread) headers.connection = 'close';
   res.writeHead(err.status, headers);
-  res.end(`${err.message}\n`);
+  res.end(`${err.message}\n`, () => {
+    if (unread) req.socket.destroySoon();
+  });
 }
 
 export function createIngestHandler(distributor: Distributor, opts: HttpIngestOptions) {
@@ -58,7 +63,7 @@ export function createIngestHandler(distributor: Distributor, opts: HttpIngestOp
       const body = await readBody(req, opts.maxRecvMsgSize);
       const ingest = await parseLegacyIngest(
         { query: url.searchParams, contentType: req.headers['content-type'], body },
-        { maxProfileBytes: opts.maxProfileSizeBytes || Number.MAX_SAFE_INTEGER },
+        { maxProfileBytes: opts.maxProfileSizeBytes },
         new Date(),
       );
       if (ingest.profiles.length === 0) {
@@ -82,7 +87,7 @@ export function createIngestHandler(distributor: Distributor, opts: HttpIngestOp
       await distributor.push(tenant, series, BigInt(ingest.from.getTime()) * 1_000_000n);
       res.writeHead(200).end();
     } catch (e) {
-      sendError(res, e instanceof IngestError ? e : new IngestError(500, (e as Error).message, 'internal'));
+      sendError(req, res, e instanceof IngestError ? e : new IngestError(500, (e as Error).message, 'internal'));
     }
   };
 }

@@ -4,6 +4,7 @@
 
 import { type DatasetContent, type Labels, type ProfileRow, emptySymbols } from '../block/model.js';
 import type { DecodedProfile } from '../pprof/profile.js';
+import { HASH_SEED, HashIndex, mix } from './hash-index.js';
 import type { SeriesPlan } from './series.js';
 
 export interface RowMeta {
@@ -14,13 +15,17 @@ export interface RowMeta {
 export class DatasetHead {
   private readonly symbols = emptySymbols();
   private readonly strings = new Map<string, number>([['', 0]]);
-  private readonly functions = new Map<string, number>();
-  private readonly mappings = new Map<string, number>();
-  private readonly locations = new Map<string, number>();
-  private readonly stacktraces = new Map<string, number>();
+  private readonly functions = new HashIndex();
+  private readonly mappings = new HashIndex();
+  private readonly locations = new HashIndex();
+  private readonly stacktraces = new HashIndex();
   private readonly seriesIds = new Map<string, number>();
   private readonly series: Labels[] = [];
   private readonly rows: ProfileRow[] = [];
+  /** Per-stack-trace sums while one group is summed; reused across appends. */
+  private acc = new Float64Array(0);
+  private mark = new Int32Array(0);
+  private stamp = 0;
   /** Rough bytes held, for memory accounting. */
   bytes = 0;
 
@@ -29,31 +34,48 @@ export class DatasetHead {
     readonly name: string,
   ) {}
 
-  get profileCount(): number {
-    return this.rows.length;
-  }
-
   append(p: DecodedProfile, plan: SeriesPlan, meta: RowMeta): void {
     const stacktraceOf = this.internStacktraces(p);
     const types = p.sampleTypeType.length;
+    const stacks = this.symbols.stacktraceEnd.length;
+    if (this.mark.length < stacks) {
+      const grown = Math.max(stacks, this.mark.length * 2, 1024);
+      const mark = new Int32Array(grown);
+      mark.set(this.mark);
+      this.mark = mark;
+    }
+    if (this.acc.length < stacks * types) this.acc = new Float64Array(Math.max(stacks * types, this.acc.length * 2));
+    const { acc, mark } = this;
     const period = BigInt(Math.trunc(p.period));
+
     for (let g = 0; g < plan.groups.length; g++) {
       const samples = plan.groups[g]!;
-      // Samples sorted by stack trace id, so equal stacks are summed in one run.
-      const order = Uint32Array.from(samples).sort((a, b) => stacktraceOf[a]! - stacktraceOf[b]!);
+      // Sum the values of equal stack traces: each stack id touched once per group.
+      const stamp = ++this.stamp;
+      const touched: number[] = [];
+      for (let k = 0; k < samples.length; k++) {
+        const i = samples[k]!;
+        const id = stacktraceOf[i]!;
+        if (mark[id] !== stamp) {
+          mark[id] = stamp;
+          touched.push(id);
+          acc.fill(0, id * types, id * types + types);
+        }
+        for (let t = 0; t < types; t++) acc[id * types + t]! += p.sampleValues[i * types + t]!;
+      }
+      const ids = Uint32Array.from(touched).sort();
       for (let t = 0; t < types; t++) {
-        const ids: number[] = [];
-        const values: number[] = [];
+        let n = 0;
+        for (let k = 0; k < ids.length; k++) if (acc[ids[k]! * types + t] !== 0) n++;
+        const rowIds = new Uint32Array(n);
+        const values = new Float64Array(n);
         let total = 0;
-        for (let k = 0; k < order.length; ) {
-          const id = stacktraceOf[order[k]!]!;
-          let v = 0;
-          for (; k < order.length && stacktraceOf[order[k]!] === id; k++) v += p.sampleValues[order[k]! * types + t]!;
-          if (v !== 0) {
-            ids.push(id);
-            values.push(v);
-            total += v;
-          }
+        for (let k = 0, j = 0; k < ids.length; k++) {
+          const v = acc[ids[k]! * types + t]!;
+          if (v === 0) continue;
+          rowIds[j] = ids[k]!;
+          values[j++] = v;
+          total += v;
         }
         this.rows.push({
           seriesIndex: this.seriesId(plan.labels[g]![t]!),
@@ -62,10 +84,10 @@ export class DatasetHead {
           durationNanos: p.durationNanos,
           period,
           totalValue: total,
-          stacktraceIds: Uint32Array.from(ids),
-          values: Float64Array.from(values),
+          stacktraceIds: rowIds,
+          values,
         });
-        this.bytes += 96 + ids.length * 12;
+        this.bytes += 96 + n * 12;
       }
     }
   }
@@ -106,97 +128,125 @@ export class DatasetHead {
       }
       return v;
     };
+
     const fnMap = new Int32Array(p.functionName.length).fill(-1);
     const fn = (i: number): number => {
       let v = fnMap[i]!;
-      if (v < 0) {
-        const name = str(p.functionName[i]!);
-        const system = str(p.functionSystemName[i]!);
-        const file = str(p.functionFilename[i]!);
-        const start = p.functionStartLine[i]!;
-        const key = `${name},${system},${file},${start}`;
-        v = this.functions.get(key) ?? -1;
-        if (v < 0) {
-          v = s.functionName.length;
-          s.functionName.push(name);
-          s.functionSystemName.push(system);
-          s.functionFilename.push(file);
-          s.functionStartLine.push(start);
-          this.functions.set(key, v);
-          this.bytes += 96;
-        }
-        fnMap[i] = v;
+      if (v >= 0) return v;
+      const name = str(p.functionName[i]!);
+      const system = str(p.functionSystemName[i]!);
+      const file = str(p.functionFilename[i]!);
+      const start = p.functionStartLine[i]!;
+      const h = mix(mix(mix(mix(HASH_SEED, name), system), file), start);
+      for (v = this.functions.first(h); v >= 0; v = this.functions.following(v)) {
+        if (s.functionName[v] === name && s.functionSystemName[v] === system && s.functionFilename[v] === file && s.functionStartLine[v] === start) break;
       }
-      return v;
+      if (v < 0) {
+        v = s.functionName.length;
+        s.functionName.push(name);
+        s.functionSystemName.push(system);
+        s.functionFilename.push(file);
+        s.functionStartLine.push(start);
+        this.functions.add(h, v);
+        this.bytes += 64;
+      }
+      return (fnMap[i] = v);
     };
+
     const mapMap = new Int32Array(p.mappingFilename.length).fill(-1);
     const mapping = (i: number): number => {
       let v = mapMap[i]!;
-      if (v < 0) {
-        const file = str(p.mappingFilename[i]!);
-        const build = str(p.mappingBuildId[i]!);
-        const key = `${p.mappingMemoryStart[i]},${p.mappingMemoryLimit[i]},${p.mappingFileOffset[i]},${file},${build},${p.mappingFlags[i]}`;
-        v = this.mappings.get(key) ?? -1;
-        if (v < 0) {
-          v = s.mappingFilename.length;
-          s.mappingMemoryStart.push(p.mappingMemoryStart[i]!);
-          s.mappingMemoryLimit.push(p.mappingMemoryLimit[i]!);
-          s.mappingFileOffset.push(p.mappingFileOffset[i]!);
-          s.mappingFilename.push(file);
-          s.mappingBuildId.push(build);
-          s.mappingFlags.push(p.mappingFlags[i]!);
-          this.mappings.set(key, v);
-          this.bytes += 96;
-        }
-        mapMap[i] = v;
+      if (v >= 0) return v;
+      const file = str(p.mappingFilename[i]!);
+      const build = str(p.mappingBuildId[i]!);
+      const start = p.mappingMemoryStart[i]!;
+      const limit = p.mappingMemoryLimit[i]!;
+      const offset = p.mappingFileOffset[i]!;
+      const flags = p.mappingFlags[i]!;
+      const h = mix(mix(mix(mix(mix(mix(HASH_SEED, file), build), start), limit), offset), flags);
+      for (v = this.mappings.first(h); v >= 0; v = this.mappings.following(v)) {
+        if (s.mappingFilename[v] === file && s.mappingBuildId[v] === build && s.mappingMemoryStart[v] === start &&
+          s.mappingMemoryLimit[v] === limit && s.mappingFileOffset[v] === offset && s.mappingFlags[v] === flags) break;
       }
-      return v;
+      if (v < 0) {
+        v = s.mappingFilename.length;
+        s.mappingMemoryStart.push(start);
+        s.mappingMemoryLimit.push(limit);
+        s.mappingFileOffset.push(offset);
+        s.mappingFilename.push(file);
+        s.mappingBuildId.push(build);
+        s.mappingFlags.push(flags);
+        this.mappings.add(h, v);
+        this.bytes += 64;
+      }
+      return (mapMap[i] = v);
     };
+
     const locMap = new Int32Array(p.locationAddress.length).fill(-1);
+    const lineFns: number[] = [];
     const location = (j: number): number => {
       let v = locMap[j]!;
-      if (v < 0) {
-        const m = p.locationMapping[j]! < 0 ? 0 : mapping(p.locationMapping[j]!) + 1;
-        let key = `${m},${p.locationAddress[j]}`;
-        const lineStart = p.locationLineStart[j]!;
-        const lineEnd = p.locationLineStart[j + 1]!;
-        const lines: number[] = [];
-        for (let k = lineStart; k < lineEnd; k++) {
-          const f = fn(p.lineFunction[k]!);
-          lines.push(f, p.lineNumber[k]!);
-          key += `;${f}:${p.lineNumber[k]}`;
-        }
-        v = this.locations.get(key) ?? -1;
-        if (v < 0) {
-          v = s.locationMapping.length;
-          s.locationMapping.push(m);
-          s.locationAddress.push(p.locationAddress[j]!);
-          for (let k = 0; k < lines.length; k += 2) {
-            s.lineFunction.push(lines[k]!);
-            s.lineNumber.push(lines[k + 1]!);
-          }
-          s.locationLineEnd.push(s.lineFunction.length);
-          this.locations.set(key, v);
-          this.bytes += key.length * 2 + 96;
-        }
-        locMap[j] = v;
+      if (v >= 0) return v;
+      const m = p.locationMapping[j]! < 0 ? 0 : mapping(p.locationMapping[j]!) + 1;
+      const address = p.locationAddress[j]!;
+      const lineStart = p.locationLineStart[j]!;
+      const lineCount = p.locationLineStart[j + 1]! - lineStart;
+      let h = mix(mix(mix(HASH_SEED, m), address), lineCount);
+      lineFns.length = 0;
+      for (let k = 0; k < lineCount; k++) {
+        const f = fn(p.lineFunction[lineStart + k]!);
+        lineFns.push(f);
+        h = mix(mix(h, f), p.lineNumber[lineStart + k]!);
       }
-      return v;
+      for (v = this.locations.first(h); v >= 0; v = this.locations.following(v)) {
+        if (s.locationMapping[v] !== m || s.locationAddress[v] !== address) continue;
+        const from = v === 0 ? 0 : s.locationLineEnd[v - 1]!;
+        if (s.locationLineEnd[v]! - from !== lineCount) continue;
+        let same = true;
+        for (let k = 0; k < lineCount && same; k++) {
+          same = s.lineFunction[from + k] === lineFns[k] && s.lineNumber[from + k] === p.lineNumber[lineStart + k];
+        }
+        if (same) break;
+      }
+      if (v < 0) {
+        v = s.locationMapping.length;
+        s.locationMapping.push(m);
+        s.locationAddress.push(address);
+        for (let k = 0; k < lineCount; k++) {
+          s.lineFunction.push(lineFns[k]!);
+          s.lineNumber.push(p.lineNumber[lineStart + k]!);
+        }
+        s.locationLineEnd.push(s.lineFunction.length);
+        this.locations.add(h, v);
+        this.bytes += 48 + lineCount * 16;
+      }
+      return (locMap[j] = v);
     };
 
     const out = new Uint32Array(p.sampleCount);
     const stack: number[] = [];
     for (let i = 0; i < p.sampleCount; i++) {
       stack.length = 0;
-      for (let k = p.sampleLocationStart[i]!; k < p.sampleLocationStart[i + 1]!; k++) stack.push(location(p.sampleLocations[k]!));
-      const key = stack.join(',');
-      let id = this.stacktraces.get(key);
-      if (id === undefined) {
+      let h = HASH_SEED;
+      for (let k = p.sampleLocationStart[i]!; k < p.sampleLocationStart[i + 1]!; k++) {
+        const l = location(p.sampleLocations[k]!);
+        stack.push(l);
+        h = mix(h, l);
+      }
+      let id: number;
+      for (id = this.stacktraces.first(h); id >= 0; id = this.stacktraces.following(id)) {
+        const from = id === 0 ? 0 : s.stacktraceEnd[id - 1]!;
+        if (s.stacktraceEnd[id]! - from !== stack.length) continue;
+        let k = 0;
+        while (k < stack.length && s.stacktraceLocations[from + k] === stack[k]) k++;
+        if (k === stack.length) break;
+      }
+      if (id < 0) {
         id = s.stacktraceEnd.length;
         for (const l of stack) s.stacktraceLocations.push(l);
         s.stacktraceEnd.push(s.stacktraceLocations.length);
-        this.stacktraces.set(key, id);
-        this.bytes += key.length * 2 + stack.length * 8 + 64;
+        this.stacktraces.add(h, id);
+        this.bytes += 32 + stack.length * 8;
       }
       out[i] = id;
     }

@@ -8,6 +8,7 @@ import type { DecodedProfile } from '../pprof/profile.js';
 /** Sample labels that identify one sample (tracing), not a series. */
 const SAMPLE_ONLY_LABELS = new Set(['span_id', 'trace_id', 'profile_id']);
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const DERIVED_LABELS = new Set(['__name__', '__service_name__', '__period_type__', '__period_unit__', '__profile_type__', '__type__', '__unit__']);
 
 /** Pyroscope's guess of a profile's metric name from its sample types. */
 export function guessProfileName(p: DecodedProfile): string {
@@ -44,6 +45,7 @@ function compareLabel(a: readonly [string, string], b: readonly [string, string]
 export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
   const name = base.find(([n]) => n === '__name__')?.[1] ?? guessProfileName(p);
   const baseNames = new Set(base.map(([n]) => n));
+  const serviceName = base.find(([n]) => n === 'service_name')?.[1] ?? 'unknown_service';
   const periodType = p.strings[p.periodTypeType]!;
   const periodUnit = p.strings[p.periodTypeUnit]!;
   const profileTypes: string[] = [];
@@ -55,6 +57,7 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
     profileTypes.push(profileType);
     typeLabels.push([
       ['__name__', name],
+      ['__service_name__', serviceName],
       ['__period_type__', periodType],
       ['__period_unit__', periodUnit],
       ['__profile_type__', profileType],
@@ -99,7 +102,9 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
   const groups = keys.map((k) => Uint32Array.from(byKey.get(k)!));
   const labels = keys.map((key) => {
     const sampleLabels: [string, string][] = key === '' ? [] : key.split('\u0001').map((kv) => kv.split('\u0000') as [string, string]);
-    return typeLabels.map((tl) => [...base.filter(([n]) => n !== '__name__'), ...sampleLabels, ...tl].sort(compareLabel) as Labels);
+    // Labels derived from the profile type win over request labels of the same name.
+    const kept = base.filter(([n]) => !DERIVED_LABELS.has(n));
+    return typeLabels.map((tl) => [...kept, ...sampleLabels, ...tl].sort(compareLabel) as Labels);
   });
   return { groups, labels, profileTypes };
 }

@@ -34,6 +34,8 @@ export interface SegmentWriterOptions {
     maxProfileStacktraceSampleLabels: number;
     maxProfileStacktraceDepth: number;
     maxProfileSymbolValueLength: number;
+    maxProfileStrings: number;
+    maxProfileLocations: number;
     rejectOlderThan: number;
     rejectNewerThan: number;
   };
@@ -157,7 +159,7 @@ export class SegmentWriter {
     };
     let raw: Uint8Array;
     try {
-      raw = await maybeGunzip(input.profile, v.maxProfileSizeBytes || Number.MAX_SAFE_INTEGER);
+      raw = await maybeGunzip(input.profile, v.maxProfileSizeBytes);
     } catch (e) {
       const err = e as Error;
       if (err.name === 'DecompressedTooLargeError') {
@@ -165,7 +167,7 @@ export class SegmentWriter {
       }
       return reject(`malformed profile: ${err.message}`, 'malformed_profile');
     }
-    if (v.maxProfileSizeBytes > 0 && raw.length > v.maxProfileSizeBytes) {
+    if (raw.length > v.maxProfileSizeBytes) {
       reject(`the profile with labels '${labelsText(input.labels)}' exceeds the size limit (max_profile_size_byte, actual: ${raw.length}, limit: ${v.maxProfileSizeBytes}) (err-kiln-profile-size-limit)`, 'profile_size_limit', 413);
     }
     let profile: DecodedProfile;
@@ -175,6 +177,8 @@ export class SegmentWriter {
         maxSampleLabels: v.maxProfileStacktraceSampleLabels,
         maxStackDepth: v.maxProfileStacktraceDepth,
         maxSymbolLength: v.maxProfileSymbolValueLength,
+        maxStrings: v.maxProfileStrings,
+        maxLocations: v.maxProfileLocations,
       });
     } catch (e) {
       if (e instanceof PprofLimitError) {
