@@ -6,7 +6,7 @@
 import type http from 'node:http';
 import type http2 from 'node:http2';
 import { createClient } from '@connectrpc/connect';
-import { connectNodeAdapter, createConnectTransport } from '@connectrpc/connect-node';
+import { createConnectTransport } from '@connectrpc/connect-node';
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
 import { type Config, PROFILE_SIZE_HARD_LIMIT, type Target } from '../config/config.js';
@@ -21,6 +21,7 @@ import { BlockIndex } from '../profiles/metastore/block-index.js';
 import { indexServiceImpl } from '../profiles/metastore/index-service.js';
 import { segmentWriterServiceImpl } from '../profiles/segment/service.js';
 import { SegmentWriter } from '../profiles/segment/writer.js';
+import { createConnectHandler } from './connect-adapter.js';
 import { type DualServer, listenDual } from './http-server.js';
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
@@ -109,20 +110,20 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found\n');
   };
 
-  const handler = connectNodeAdapter({
+  const handler = createConnectHandler({
     readMaxBytes: config.distributor.maxRecvMsgSize,
     routes(router) {
       if (index) router.service(IndexService, indexServiceImpl(index));
       if (writer) router.service(SegmentWriterService, segmentWriterServiceImpl(writer));
       if (distributor) router.service(PusherService, pushServiceImpl(distributor, tenancy));
     },
-    fallback: (req, nodeRes) => {
-      const res = nodeRes as Res;
+    fallback: (req, res) => {
       plain(req, res).catch((e: Error) => {
         logger.error({ err: e.message, path: req.url }, 'request failed');
         if (!res.headersSent) res.writeHead(500).end('internal error\n');
       });
     },
+    onError: (e, path) => logger.error({ err: (e as Error).message, path }, 'rpc handler failed'),
   });
 
   let server: DualServer;

@@ -100,6 +100,23 @@ describe('push.v1.PusherService/Push', () => {
   });
 });
 
+describe('malformed protobuf over gRPC', () => {
+  it('answers INVALID_ARGUMENT, not INTERNAL, to a body that is not a PushRequest', async () => {
+    const client = new grpc.Client(`127.0.0.1:${kiln.port}`, grpc.credentials.createInsecure());
+    const err = await new Promise<grpc.ServiceError | null>((resolve) =>
+      client.makeUnaryRequest(
+        '/push.v1.PusherService/Push',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x0a, 0xff]),
+        (e) => resolve(e),
+      ),
+    );
+    client.close();
+    expect(err?.code).toBe(grpc.status.INVALID_ARGUMENT);
+  });
+});
+
 describe('legacy /ingest', () => {
   it('accepts raw gzipped pprof with format=pprof', async () => {
     const now = Math.floor(Date.now() / 1000);

@@ -45,13 +45,11 @@ export function sendError(req: Req, res: Res, err: IngestError & { retryAfterSec
   if (res.headersSent) return;
   const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
   if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds);
-  // The rest of an over-size body was never read: the HTTP/1.1 connection cannot carry another request.
-  const unread = !req.readableEnded && req.httpVersionMajor === 1;
-  if (unread) headers.connection = 'close';
+  // The rest of an over-size body was never read, so this HTTP/1.1 connection cannot
+  // carry another request: `Connection: close` makes Node close it after the response.
+  if (!req.readableEnded && req.httpVersionMajor === 1) headers.connection = 'close';
   res.writeHead(err.status, headers);
-  res.end(`${err.message}\n`, () => {
-    if (unread) req.socket.destroySoon();
-  });
+  res.end(`${err.message}\n`);
 }
 
 export function createIngestHandler(distributor: Distributor, opts: HttpIngestOptions) {
