@@ -2,16 +2,27 @@
 // row per profile of one series, sorted by (series_index, time_nanos,
 // profile_id). Row groups are capped so readers stream a group at a time.
 
-import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData, type SchemaElement } from 'hyparquet';
+import { parquetMetadata, parquetRead, type AsyncBuffer, type FileMetaData, type SchemaElement } from 'hyparquet';
 import { ByteWriter, ParquetWriter, type ColumnSource } from 'hyparquet-writer';
+import { crc32c } from './crc32c.js';
 import { BlockFormatError } from './errors.js';
 import type { ProfileRow } from './model.js';
 
 /** Rows per row group (Pyroscope caps compacted row groups at 10,240). */
 export const ROW_GROUP_SIZE = 10_240;
-/** Key-value metadata holding counts a reader checks row references against. */
-export const KV_SERIES_COUNT = 'kiln.series_count';
-export const KV_STACKTRACE_COUNT = 'kiln.stacktrace_count';
+
+/**
+ * Byte ranges and CRC-32C of the row groups and of the Parquet footer, kept in
+ * the series-index section. The Parquet decoder can loop or allocate without
+ * bound on corrupt pages, so the reader checks every range before decoding.
+ * Offsets are relative to the start of the profiles section.
+ */
+export interface ProfilesLayout {
+  rowGroups: { offset: number; size: number; rows: number; crc32c: number }[];
+  footerOffset: number;
+  footerCrc32c: number;
+  stacktraceCount: number;
+}
 
 const REQ = 'REQUIRED' as const;
 
@@ -84,8 +95,8 @@ export async function encodeProfilesTable(
   rows: readonly ProfileRow[],
   order: Uint32Array,
   seriesMap: Uint32Array,
-  counts: { series: number; stacktraces: number },
-): Promise<Uint8Array> {
+  stacktraceCount: number,
+): Promise<{ bytes: Uint8Array; layout: ProfilesLayout }> {
   const writer = new ByteWriter();
   const pw = new ParquetWriter({
     writer,
@@ -93,11 +104,8 @@ export async function encodeProfilesTable(
     codec: 'SNAPPY',
     // A constant: the writer's version string would make bytes depend on the dependency version.
     createdBy: 'kiln block v1',
-    kvMetadata: [
-      { key: KV_SERIES_COUNT, value: String(counts.series) },
-      { key: KV_STACKTRACE_COUNT, value: String(counts.stacktraces) },
-    ],
   });
+  const groups: { offset: number; size: number; rows: number }[] = [];
   for (let start = 0; start < order.length; start += ROW_GROUP_SIZE) {
     const n = Math.min(ROW_GROUP_SIZE, order.length - start);
     const series = new Uint32Array(n);
@@ -128,35 +136,42 @@ export async function encodeProfilesTable(
       { name: 'stacktrace_ids', data: stIds, encoding: 'DELTA_BINARY_PACKED' },
       { name: 'stacktrace_values', data: stValues },
     ];
+    const offset = writer.offset;
     // One write per row group keeps the per-row list arrays of only one group alive.
     await pw.write({ columnData, rowGroupSize: n });
+    groups.push({ offset, size: writer.offset - offset, rows: n });
   }
+  const footerOffset = writer.offset;
   await pw.finish();
-  return writer.getBytes().slice();
+  const bytes = writer.getBytes().slice();
+  return {
+    bytes,
+    layout: {
+      rowGroups: groups.map((g) => ({ ...g, crc32c: crc32c(bytes.subarray(g.offset, g.offset + g.size)) })),
+      footerOffset,
+      footerCrc32c: crc32c(bytes.subarray(footerOffset)),
+      stacktraceCount,
+    },
+  };
 }
 
 // ---- reading ----
 
+/** Reads `length` bytes at `offset` of the profiles section. */
+export type SectionReader = (offset: number, length: number) => Promise<Uint8Array>;
+
 /** Row-group layout and the reference limits of an opened profiles table. */
 export interface ProfilesTableInfo {
   metadata: FileMetaData;
+  layout: ProfilesLayout;
+  sectionSize: number;
   numRows: number;
-  /** Row count of each row group. */
-  rowGroups: number[];
   seriesCount: number;
-  stacktraceCount: number;
 }
 
 function wrap(err: unknown, what: string): BlockFormatError {
   if (err instanceof BlockFormatError) return err;
   return new BlockFormatError(`${what}: ${(err as Error)?.message ?? String(err)}`, { cause: err });
-}
-
-function kvCount(md: FileMetaData, key: string): number {
-  const v = md.key_value_metadata?.find((kv) => kv.key === key)?.value;
-  const n = v === undefined || !/^\d{1,10}$/.test(v) ? NaN : Number(v);
-  if (!Number.isInteger(n) || n >= 0x1_0000_0000) throw new BlockFormatError(`profiles table metadata lacks a valid ${key}`);
-  return n;
 }
 
 function sameElement(got: SchemaElement | undefined, want: SchemaElement): boolean {
@@ -171,11 +186,33 @@ function sameElement(got: SchemaElement | undefined, want: SchemaElement): boole
   );
 }
 
-/** Reads the Parquet footer and checks the schema is exactly the one written. */
-export async function openProfilesTable(file: AsyncBuffer): Promise<ProfilesTableInfo> {
+/** Checks that the layout tiles the section: PAR1, row groups back to back, then the footer. */
+function checkLayout(layout: ProfilesLayout, sectionSize: number): void {
+  let at = 4; // after the leading PAR1
+  layout.rowGroups.forEach((g, i) => {
+    if (g.offset !== at || g.size <= 0 || g.rows <= 0) {
+      throw new BlockFormatError(`profiles layout: row group ${i} at ${g.offset} (+${g.size}, ${g.rows} rows) does not follow ${at}`);
+    }
+    at += g.size;
+  });
+  if (layout.footerOffset !== at || at + 12 > sectionSize) {
+    throw new BlockFormatError(`profiles layout: footer at ${layout.footerOffset} does not fit a section of ${sectionSize} bytes`);
+  }
+}
+
+/** Reads the Parquet footer, verifies its CRC and checks the schema and row groups against the layout. */
+export async function openProfilesTable(
+  read: SectionReader,
+  sectionSize: number,
+  layout: ProfilesLayout,
+  seriesCount: number,
+): Promise<ProfilesTableInfo> {
+  checkLayout(layout, sectionSize);
+  const footer = await read(layout.footerOffset, sectionSize - layout.footerOffset);
+  if (crc32c(footer) !== layout.footerCrc32c) throw new BlockFormatError('profiles table footer CRC-32C mismatch (corrupt block)');
   let metadata: FileMetaData;
   try {
-    metadata = await parquetMetadataAsync(file, { initialFetchSize: 64 * 1024 });
+    metadata = parquetMetadata(footer);
   } catch (err) {
     throw wrap(err, 'profiles table footer is invalid');
   }
@@ -186,21 +223,24 @@ export async function openProfilesTable(file: AsyncBuffer): Promise<ProfilesTabl
       throw new BlockFormatError(`profiles table schema element ${i} (${schema[i]?.name}) differs from ${PROFILES_SCHEMA[i]!.name}`);
     }
   }
-  if ((schema[0]!.num_children ?? 0) !== PROFILE_COLUMNS.length) throw new BlockFormatError('profiles table root has the wrong column count');
-  const rowGroups = metadata.row_groups.map((g) => Number(g.num_rows));
-  let numRows = 0;
-  for (const n of rowGroups) {
-    if (!Number.isSafeInteger(n) || n < 0) throw new BlockFormatError(`profiles table row group has ${n} rows`);
-    numRows += n;
+  if (metadata.row_groups.length !== layout.rowGroups.length) {
+    throw new BlockFormatError(`profiles table has ${metadata.row_groups.length} row groups, layout says ${layout.rowGroups.length}`);
   }
-  if (BigInt(numRows) !== metadata.num_rows) throw new BlockFormatError('profiles table row groups do not add up to num_rows');
-  return {
-    metadata,
-    numRows,
-    rowGroups,
-    seriesCount: kvCount(metadata, KV_SERIES_COUNT),
-    stacktraceCount: kvCount(metadata, KV_STACKTRACE_COUNT),
-  };
+  let numRows = 0;
+  metadata.row_groups.forEach((g, i) => {
+    const want = layout.rowGroups[i]!;
+    if (Number(g.num_rows) !== want.rows) throw new BlockFormatError(`profiles row group ${i} has ${g.num_rows} rows, layout says ${want.rows}`);
+    for (const c of g.columns) {
+      const md = c.meta_data;
+      const start = Number(md?.dictionary_page_offset ?? md?.data_page_offset ?? -1);
+      const end = start + Number(md?.total_compressed_size ?? 0);
+      if (!(start >= want.offset && end <= want.offset + want.size)) {
+        throw new BlockFormatError(`profiles row group ${i}: a column chunk lies outside the row group's bytes`);
+      }
+    }
+    numRows += want.rows;
+  });
+  return { metadata, layout, sectionSize, numRows, seriesCount };
 }
 
 /** Mutable position of the row stream, so order is checked across row groups. */
@@ -214,13 +254,26 @@ export interface RowCursor {
  * checking types, references and the (series_index, time_nanos) order.
  */
 export async function readRowGroup(
-  file: AsyncBuffer,
+  read: SectionReader,
   info: ProfilesTableInfo,
   group: number,
   rowStart: number,
   cursor: RowCursor,
 ): Promise<ProfileRow[]> {
-  const n = info.rowGroups[group]!;
+  const g = info.layout.rowGroups[group]!;
+  const bytes = await read(g.offset, g.size);
+  if (crc32c(bytes) !== g.crc32c) throw new BlockFormatError(`profiles row group ${group} CRC-32C mismatch (corrupt block)`);
+  // The decoder sees only the verified bytes of this row group.
+  const file: AsyncBuffer = {
+    byteLength: info.sectionSize,
+    slice(from: number, to: number = info.sectionSize): ArrayBuffer {
+      if (from < g.offset || to > g.offset + g.size || from > to) {
+        throw new BlockFormatError(`profiles row group ${group}: read [${from}, ${to}) outside its bytes`);
+      }
+      return bytes.buffer.slice(bytes.byteOffset + from - g.offset, bytes.byteOffset + to - g.offset) as ArrayBuffer;
+    },
+  };
+  const n = g.rows;
   const cols = new Map<string, unknown[]>();
   for (const c of PROFILE_COLUMNS) cols.set(c, new Array(n));
   try {
@@ -276,8 +329,8 @@ export async function readRowGroup(
     const values = new Float64Array(sv.length);
     for (let k = 0; k < si.length; k++) {
       const v = si[k] as unknown;
-      if (typeof v !== 'number' || !(v < info.stacktraceCount)) {
-        throw new BlockFormatError(`profile row ${row}: stack trace id ${String(v)} out of range (${info.stacktraceCount} stack traces)`);
+      if (typeof v !== 'number' || !(v < info.layout.stacktraceCount)) {
+        throw new BlockFormatError(`profile row ${row}: stack trace id ${String(v)} out of range (${info.layout.stacktraceCount} stack traces)`);
       }
       stacktraceIds[k] = v;
       const x = sv[k] as unknown;

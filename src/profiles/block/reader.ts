@@ -1,15 +1,15 @@
 // Reads a block object through ranged reads only: the footer first (one read
 // of the last 256 bytes, a second one if the metadata is larger), then only
-// the sections a caller asks for. Everything read is validated; malformed
+// the sections a caller asks for (rows: series index, Parquet footer, then one
+// read per row group). Everything read is validated; malformed
 // data raises BlockFormatError.
 
-import type { AsyncBuffer } from 'hyparquet';
 import type { BlockMeta } from '../../gen/metastore/v1/types_pb.js';
 import type { Bucket } from '../../objstore/bucket.js';
 import { BlockFormatError } from './errors.js';
 import { decodeFooter, decodeLabelGroups, FOOTER_TRAILER_SIZE, metadataSize } from './footer.js';
 import type { Labels, ProfileRow, Symbols } from './model.js';
-import { openProfilesTable, readRowGroup, type ProfilesTableInfo, type RowCursor } from './profiles.js';
+import { openProfilesTable, readRowGroup, type ProfilesTableInfo, type RowCursor, type SectionReader } from './profiles.js';
 import { decodeSeriesIndex, decodeSymbols } from './sections.js';
 
 export { BlockFormatError } from './errors.js';
@@ -112,7 +112,7 @@ export class BlockReader {
   /** Label sets of the dataset's series; rows refer to them by position. */
   async readSeries(ds: DatasetInfo | number): Promise<Labels[]> {
     const info = this.info(ds);
-    return this.withKey(() => this.section(info.series).then(decodeSeriesIndex));
+    return this.withKey(async () => decodeSeriesIndex(await this.section(info.series)).series);
   }
 
   /** The dataset's symbols, checked for consistency. */
@@ -121,33 +121,30 @@ export class BlockReader {
     return this.withKey(() => this.section(info.symbols).then(decodeSymbols));
   }
 
-  /** An hyparquet AsyncBuffer over the profiles section, served by ranged reads. */
-  profilesFile(ds: DatasetInfo | number): AsyncBuffer {
-    const { start, end } = this.info(ds).profiles;
-    const byteLength = end - start;
-    const { bucket, key } = this;
-    return {
-      byteLength,
-      async slice(from: number, to: number = byteLength): Promise<ArrayBuffer> {
-        if (!(Number.isSafeInteger(from) && Number.isSafeInteger(to) && 0 <= from && from <= to && to <= byteLength)) {
-          throw new BlockFormatError(`profiles table read [${from}, ${to}) outside its section of ${byteLength} bytes`);
-        }
-        const b = await readExact(bucket, key, start + from, to - from);
-        return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength
-          ? (b.buffer as ArrayBuffer)
-          : (b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
-      },
+  private sectionReader(info: DatasetInfo): SectionReader {
+    const { start, end } = info.profiles;
+    return (offset, length) => {
+      if (!(offset >= 0 && length >= 0 && offset + length <= end - start)) {
+        return Promise.reject(new BlockFormatError(`profiles table read [${offset}, +${length}) outside its section of ${end - start} bytes`));
+      }
+      return readExact(this.bucket, this.key, start + offset, length);
     };
   }
 
-  /** Parquet footer of the profiles table: row groups and row counts (read once, cached). */
+  /**
+   * Opens the profiles table: reads the series-index section (for the
+   * checksummed layout and the series count) and the Parquet footer. Cached
+   * per dataset; a failure is not cached, so a transient error can be retried.
+   */
   profilesTable(ds: DatasetInfo | number): Promise<ProfilesTableInfo> {
     const info = this.info(ds);
     let p = this.tables.get(info.index);
     if (p === undefined) {
-      p = this.withKey(() => openProfilesTable(this.profilesFile(info)));
+      p = this.withKey(async () => {
+        const { series, layout } = decodeSeriesIndex(await this.section(info.series));
+        return openProfilesTable(this.sectionReader(info), info.profiles.end - info.profiles.start, layout, series.length);
+      });
       this.tables.set(info.index, p);
-      // A failed open is not cached, so a transient bucket error can be retried.
       p.catch(() => this.tables.delete(info.index));
     }
     return p;
@@ -157,12 +154,12 @@ export class BlockReader {
   async *rowGroups(ds: DatasetInfo | number): AsyncGenerator<ProfileRow[]> {
     const info = this.info(ds);
     const table = await this.profilesTable(info);
-    const file = this.profilesFile(info);
+    const read = this.sectionReader(info);
     const cursor: RowCursor = { series: 0, time: -(2n ** 63n) };
     let rowStart = 0;
-    for (let g = 0; g < table.rowGroups.length; g++) {
-      yield await this.withKey(() => readRowGroup(file, table, g, rowStart, cursor));
-      rowStart += table.rowGroups[g]!;
+    for (let g = 0; g < table.layout.rowGroups.length; g++) {
+      yield await this.withKey(() => readRowGroup(read, table, g, rowStart, cursor));
+      rowStart += table.layout.rowGroups[g]!.rows;
     }
   }
 

@@ -13,6 +13,7 @@ import { crc32c } from './crc32c.js';
 import { BlockFormatError } from './errors.js';
 import { compareLabels, compareStrings } from './labels.js';
 import type { Labels, Symbols } from './model.js';
+import type { ProfilesLayout } from './profiles.js';
 
 export const SERIES_MAGIC = 'KSI1';
 export const SYMBOLS_MAGIC = 'KSY1';
@@ -56,20 +57,35 @@ export class StringTable {
 
 // ---- series index ----
 
-/** Encodes label sets that are already sorted (see compareLabels) and normalized. */
-export function encodeSeriesIndex(series: readonly Labels[]): Uint8Array {
+/** Encodes label sets that are already sorted (see compareLabels) and normalized, and the profiles layout. */
+export function encodeSeriesIndex(series: readonly Labels[], layout: ProfilesLayout): Uint8Array {
   const st = new StringTable();
   const groups: number[] = [];
   for (const set of series) {
     groups.push(set.length);
     for (const [k, v] of set) groups.push(st.intern(k), st.intern(v));
   }
-  const msg = create(SeriesIndexSchema, { strings: st.strings, labels: groups, seriesCount: series.length });
+  const msg = create(SeriesIndexSchema, {
+    strings: st.strings,
+    labels: groups,
+    seriesCount: series.length,
+    profilesTable: {
+      rowGroups: layout.rowGroups.map((g) => ({ offset: BigInt(g.offset), size: BigInt(g.size), rows: g.rows, crc32c: g.crc32c })),
+      footerOffset: BigInt(layout.footerOffset),
+      footerCrc32c: layout.footerCrc32c,
+      stacktraceCount: layout.stacktraceCount,
+    },
+  });
   return frame(SERIES_MAGIC, toBinary(SeriesIndexSchema, msg));
 }
 
+function safe(v: bigint, what: string): number {
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new BlockFormatError(`series index: ${what} ${v} out of range`);
+  return Number(v);
+}
+
 /** Decodes and validates a series-index section: indexes in range, names sorted, series strictly increasing. */
-export function decodeSeriesIndex(bytes: Uint8Array): Labels[] {
+export function decodeSeriesIndex(bytes: Uint8Array): { series: Labels[]; layout: ProfilesLayout } {
   const pb = unframe(SERIES_MAGIC, bytes, 'series index');
   let msg;
   try {
@@ -104,7 +120,15 @@ export function decodeSeriesIndex(bytes: Uint8Array): Labels[] {
   if (out.length !== msg.seriesCount) {
     throw new BlockFormatError(`series index holds ${out.length} series, header says ${msg.seriesCount}`);
   }
-  return out;
+  const t = msg.profilesTable;
+  if (t === undefined) throw new BlockFormatError('series index lacks the profiles table layout');
+  const layout: ProfilesLayout = {
+    rowGroups: t.rowGroups.map((g) => ({ offset: safe(g.offset, 'row group offset'), size: safe(g.size, 'row group size'), rows: g.rows, crc32c: g.crc32c })),
+    footerOffset: safe(t.footerOffset, 'footer offset'),
+    footerCrc32c: t.footerCrc32c,
+    stacktraceCount: t.stacktraceCount,
+  };
+  return { series: out, layout };
 }
 
 // ---- symbols ----

@@ -148,14 +148,14 @@ async function encodeDataset(ds: DatasetContent): Promise<EncodedDataset> {
     return seriesMap[x.seriesIndex]! - seriesMap[y.seriesIndex]! || cmpRows(x, y);
   });
 
-  const profiles = await encodeProfilesTable(rows, order, seriesMap, { series: series.length, stacktraces });
+  const profiles = await encodeProfilesTable(rows, order, seriesMap, stacktraces);
   return {
     tenant: ds.tenant,
     name: ds.name,
     profileTypes: [...types].sort(compareStrings),
     minTime: floorMs(minTime),
     maxTime: floorMs(maxTime),
-    sections: [profiles, encodeSeriesIndex(sortedSeries), encodeSymbols(ds.symbols)],
+    sections: [profiles.bytes, encodeSeriesIndex(sortedSeries, profiles.layout), encodeSymbols(ds.symbols)],
   };
 }
 

@@ -193,12 +193,19 @@ describe('range reads', () => {
     await r.readSeries(1);
     expect(bucket.ranges).toEqual([{ key: KEY, offset: toc[1]!, length: toc[2]! - toc[1]! }]);
 
+    // Rows: the series index (layout and checksums), the Parquet footer, one read per row group.
     bucket.ranges.length = 0;
     await collect(r.rows(1));
-    for (const c of bucket.ranges) {
+    expect(bucket.ranges.length).toBe(3);
+    expect(bucket.ranges[0]).toEqual({ key: KEY, offset: toc[1]!, length: toc[2]! - toc[1]! });
+    for (const c of bucket.ranges.slice(1)) {
       expect(c.offset).toBeGreaterThanOrEqual(toc[0]!);
       expect(c.offset + c.length).toBeLessThanOrEqual(toc[1]!);
     }
+    // The layout is cached: reading the rows again skips the series index and the footer.
+    bucket.ranges.length = 0;
+    await collect(r.rows(1));
+    expect(bucket.ranges.length).toBe(1);
     expect(bucket.gets).toBe(0);
   });
 

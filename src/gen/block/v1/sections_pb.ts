@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file block/v1/sections.proto.
  */
 export const file_block_v1_sections: GenFile = /*@__PURE__*/
-  fileDesc("ChdibG9jay92MS9zZWN0aW9ucy5wcm90bxIIYmxvY2sudjEiRAoLU2VyaWVzSW5kZXgSDwoHc3RyaW5ncxgBIAMoCRIOCgZsYWJlbHMYAiADKA0SFAoMc2VyaWVzX2NvdW50GAMgASgNItwDCgdTeW1ib2xzEg8KB3N0cmluZ3MYASADKAkSFQoNZnVuY3Rpb25fbmFtZRgCIAMoDRIcChRmdW5jdGlvbl9zeXN0ZW1fbmFtZRgDIAMoDRIZChFmdW5jdGlvbl9maWxlbmFtZRgEIAMoDRIbChNmdW5jdGlvbl9zdGFydF9saW5lGAUgAygDEhwKFG1hcHBpbmdfbWVtb3J5X3N0YXJ0GAYgAygEEhwKFG1hcHBpbmdfbWVtb3J5X2xpbWl0GAcgAygEEhsKE21hcHBpbmdfZmlsZV9vZmZzZXQYCCADKAQSGAoQbWFwcGluZ19maWxlbmFtZRgJIAMoDRIYChBtYXBwaW5nX2J1aWxkX2lkGAogAygNEhUKDW1hcHBpbmdfZmxhZ3MYCyADKA0SGAoQbG9jYXRpb25fbWFwcGluZxgMIAMoDRIYChBsb2NhdGlvbl9hZGRyZXNzGA0gAygEEhkKEWxvY2F0aW9uX2xpbmVfZW5kGA4gAygNEhUKDWxpbmVfZnVuY3Rpb24YDyADKA0SEwoLbGluZV9udW1iZXIYECADKAMSFgoOc3RhY2t0cmFjZV9lbmQYESADKA0SHAoUc3RhY2t0cmFjZV9sb2NhdGlvbnMYEiADKA1iBnByb3RvMw");
+  fileDesc("ChdibG9jay92MS9zZWN0aW9ucy5wcm90bxIIYmxvY2sudjEiewoLU2VyaWVzSW5kZXgSDwoHc3RyaW5ncxgBIAMoCRIOCgZsYWJlbHMYAiADKA0SFAoMc2VyaWVzX2NvdW50GAMgASgNEjUKDnByb2ZpbGVzX3RhYmxlGAQgASgLMh0uYmxvY2sudjEuUHJvZmlsZXNUYWJsZUxheW91dCKLAQoTUHJvZmlsZXNUYWJsZUxheW91dBIsCgpyb3dfZ3JvdXBzGAEgAygLMhguYmxvY2sudjEuUm93R3JvdXBMYXlvdXQSFQoNZm9vdGVyX29mZnNldBgCIAEoBBIVCg1mb290ZXJfY3JjMzJjGAMgASgNEhgKEHN0YWNrdHJhY2VfY291bnQYBCABKA0iTAoOUm93R3JvdXBMYXlvdXQSDgoGb2Zmc2V0GAEgASgEEgwKBHNpemUYAiABKAQSDAoEcm93cxgDIAEoDRIOCgZjcmMzMmMYBCABKA0i3AMKB1N5bWJvbHMSDwoHc3RyaW5ncxgBIAMoCRIVCg1mdW5jdGlvbl9uYW1lGAIgAygNEhwKFGZ1bmN0aW9uX3N5c3RlbV9uYW1lGAMgAygNEhkKEWZ1bmN0aW9uX2ZpbGVuYW1lGAQgAygNEhsKE2Z1bmN0aW9uX3N0YXJ0X2xpbmUYBSADKAMSHAoUbWFwcGluZ19tZW1vcnlfc3RhcnQYBiADKAQSHAoUbWFwcGluZ19tZW1vcnlfbGltaXQYByADKAQSGwoTbWFwcGluZ19maWxlX29mZnNldBgIIAMoBBIYChBtYXBwaW5nX2ZpbGVuYW1lGAkgAygNEhgKEG1hcHBpbmdfYnVpbGRfaWQYCiADKA0SFQoNbWFwcGluZ19mbGFncxgLIAMoDRIYChBsb2NhdGlvbl9tYXBwaW5nGAwgAygNEhgKEGxvY2F0aW9uX2FkZHJlc3MYDSADKAQSGQoRbG9jYXRpb25fbGluZV9lbmQYDiADKA0SFQoNbGluZV9mdW5jdGlvbhgPIAMoDRITCgtsaW5lX251bWJlchgQIAMoAxIWCg5zdGFja3RyYWNlX2VuZBgRIAMoDRIcChRzdGFja3RyYWNlX2xvY2F0aW9ucxgSIAMoDWIGcHJvdG8z");
 
 /**
  * Series of one dataset, in the order the profiles table refers to them
@@ -45,6 +45,14 @@ export type SeriesIndex = Message<"block.v1.SeriesIndex"> & {
    * @generated from field: uint32 series_count = 3;
    */
   seriesCount: number;
+
+  /**
+   * Where the row groups of the dataset's profiles table are and their
+   * checksums: a reader verifies each range before the Parquet decoder sees it.
+   *
+   * @generated from field: block.v1.ProfilesTableLayout profiles_table = 4;
+   */
+  profilesTable?: ProfilesTableLayout | undefined;
 };
 
 /**
@@ -53,6 +61,80 @@ export type SeriesIndex = Message<"block.v1.SeriesIndex"> & {
  */
 export const SeriesIndexSchema: GenMessage<SeriesIndex> = /*@__PURE__*/
   messageDesc(file_block_v1_sections, 0);
+
+/**
+ * Layout of the Parquet profiles table. Offsets are relative to the start of
+ * the profiles section.
+ *
+ * @generated from message block.v1.ProfilesTableLayout
+ */
+export type ProfilesTableLayout = Message<"block.v1.ProfilesTableLayout"> & {
+  /**
+   * @generated from field: repeated block.v1.RowGroupLayout row_groups = 1;
+   */
+  rowGroups: RowGroupLayout[];
+
+  /**
+   * The Parquet footer range: [footer_offset, end of the section), i.e. page
+   * indexes, FileMetaData, its length and the closing PAR1.
+   *
+   * @generated from field: uint64 footer_offset = 2;
+   */
+  footerOffset: bigint;
+
+  /**
+   * @generated from field: uint32 footer_crc32c = 3;
+   */
+  footerCrc32c: number;
+
+  /**
+   * Number of stack traces in the symbols section (stack trace ids are below it).
+   *
+   * @generated from field: uint32 stacktrace_count = 4;
+   */
+  stacktraceCount: number;
+};
+
+/**
+ * Describes the message block.v1.ProfilesTableLayout.
+ * Use `create(ProfilesTableLayoutSchema)` to create a new message.
+ */
+export const ProfilesTableLayoutSchema: GenMessage<ProfilesTableLayout> = /*@__PURE__*/
+  messageDesc(file_block_v1_sections, 1);
+
+/**
+ * @generated from message block.v1.RowGroupLayout
+ */
+export type RowGroupLayout = Message<"block.v1.RowGroupLayout"> & {
+  /**
+   * @generated from field: uint64 offset = 1;
+   */
+  offset: bigint;
+
+  /**
+   * @generated from field: uint64 size = 2;
+   */
+  size: bigint;
+
+  /**
+   * @generated from field: uint32 rows = 3;
+   */
+  rows: number;
+
+  /**
+   * CRC-32C of the bytes [offset, offset + size).
+   *
+   * @generated from field: uint32 crc32c = 4;
+   */
+  crc32c: number;
+};
+
+/**
+ * Describes the message block.v1.RowGroupLayout.
+ * Use `create(RowGroupLayoutSchema)` to create a new message.
+ */
+export const RowGroupLayoutSchema: GenMessage<RowGroupLayout> = /*@__PURE__*/
+  messageDesc(file_block_v1_sections, 2);
 
 /**
  * Symbols of one dataset, column by column. String columns are indexes into
@@ -168,5 +250,5 @@ export type Symbols = Message<"block.v1.Symbols"> & {
  * Use `create(SymbolsSchema)` to create a new message.
  */
 export const SymbolsSchema: GenMessage<Symbols> = /*@__PURE__*/
-  messageDesc(file_block_v1_sections, 1);
+  messageDesc(file_block_v1_sections, 3);
 
