@@ -1,9 +1,11 @@
 // The `kiln` command.
 //   kiln serve [flags]   run Kiln (every component by default; -target picks some)
+//   kiln blocks …        list and inspect stored blocks
 //   kiln -help           this text
 
 import { readFileSync } from 'node:fs';
 import { ConfigError, parseArgs, usage } from '../config/flags.js';
+import { blocksCommand } from './blocks.js';
 import { createLogger } from '../server/logger.js';
 import { startKiln } from '../server/app.js';
 
@@ -13,6 +15,8 @@ const HELP = `kiln ${VERSION}: continuous profiles in, Prometheus metrics out.
 
 Usage:
   kiln serve [flags]    run Kiln (all components on one port by default)
+  kiln blocks list      list blocks registered in a running Kiln's metastore
+  kiln blocks inspect F show the datasets and series of a block file
   kiln version          print the version
   kiln serve -help      list every flag with its default
 `;
@@ -74,6 +78,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'blocks':
+      return blocksCommand(rest);
     case 'version':
     case '-version':
     case '--version':
