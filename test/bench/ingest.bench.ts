@@ -24,8 +24,8 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: 'Go CPU profile (realistic)', file: 'go-cpu.pb.gz', concurrency: 512 },
-  { name: 'large synthetic profile', file: 'synthetic-large.pb.gz', concurrency: 6 },
+  { name: 'Go CPU profile (realistic)', file: 'go-cpu.pb.gz', concurrency: 2048 },
+  { name: 'large synthetic profile', file: 'synthetic-large.pb.gz', concurrency: 12 },
 ];
 
 function anchor(gz: Buffer): { perSec: number } {
