@@ -1,14 +1,14 @@
 // S3Bucket against a real s3rver on a loopback port. s3rver runs in a child
 // process started with --openssl-legacy-provider (see s3rver-child.mjs).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ObjectNotFoundError } from '../../src/objstore/bucket.js';
 import { S3Bucket, type S3Options } from '../../src/objstore/s3.js';
+import { startS3rver } from '../helpers/s3rver.js';
 import { bucketConformance, pattern } from './conformance.js';
 
 // s3rver's fixed credentials.
@@ -19,33 +19,6 @@ let dataDir = '';
 let endpoint = '';
 let admin: S3Client | undefined;
 let bucketSeq = 0;
-
-function startS3rver(dir: string): Promise<{ proc: ChildProcess; port: number }> {
-  const script = fileURLToPath(new URL('./s3rver-child.mjs', import.meta.url));
-  const proc = spawn(process.execPath, ['--openssl-legacy-provider', script, dir], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`s3rver did not start in 20 s: ${err}`)), 20_000);
-    proc.stdout!.setEncoding('utf8');
-    proc.stdout!.on('data', (s: string) => {
-      out += s;
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        resolve({ proc, port: (JSON.parse(out.slice(0, nl)) as { port: number }).port });
-      }
-    });
-    proc.stderr!.on('data', (s: Buffer) => (err += s.toString()));
-    proc.on('error', reject);
-    proc.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`s3rver exited with code ${code}: ${err}`));
-    });
-  });
-}
 
 function options(bucket: string): S3Options {
   return { endpoint, bucket, region: 'us-east-1', accessKeyId: KEY, secretAccessKey: KEY, forcePathStyle: true };

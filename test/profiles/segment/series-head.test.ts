@@ -1,0 +1,122 @@
+// How a profile becomes series and rows in a segment head, on hand-built
+// profiles whose expected labels and sums are written out by hand.
+
+import { describe, expect, it } from 'vitest';
+import { buildProfile } from '../../../src/profiles/pprof/encode.js';
+import { stacktraceFunctionNames } from '../../../src/profiles/block/reader.js';
+import { DatasetHead } from '../../../src/profiles/segment/head.js';
+import { guessProfileName, planSeries } from '../../../src/profiles/segment/series.js';
+
+const cpu = buildProfile({
+  sampleTypes: [['samples', 'count'], ['cpu', 'nanoseconds']],
+  periodType: ['cpu', 'nanoseconds'],
+  period: 10_000_000,
+  timeNanos: 1_700_000_000_000_000_000n,
+  samples: [
+    { stack: ['hash', 'work', 'main'], values: [2, 20] },
+    { stack: ['sort', 'work', 'main'], values: [1, 10], labels: { endpoint: '/a' } },
+    { stack: ['hash', 'work', 'main'], values: [3, 30] },
+    { stack: ['sort', 'work', 'main'], values: [4, 40], labels: { endpoint: '/a' } },
+    { stack: ['gc'], values: [0, 5], labels: { endpoint: '/b', span_id: 'abc' } },
+  ],
+});
+
+const base = [['env', 'prod'], ['service_name', 'api']] as const;
+
+describe('planSeries', () => {
+  it('guesses Pyroscope metric names from sample types', () => {
+    expect(guessProfileName(cpu)).toBe('process_cpu');
+    const mem = buildProfile({ sampleTypes: [['alloc_objects', 'count'], ['inuse_space', 'bytes']], samples: [] });
+    expect(guessProfileName(mem)).toBe('memory');
+    const wall = buildProfile({ sampleTypes: [['samples', 'count'], ['wall', 'nanoseconds']], periodType: ['wall', 'nanoseconds'], samples: [] });
+    expect(guessProfileName(wall)).toBe('wall');
+    const mutex = buildProfile({ sampleTypes: [['contentions', 'count'], ['delay', 'nanoseconds']], samples: [] });
+    expect(guessProfileName(mutex)).toBe('mutex');
+  });
+
+  it('makes one series per sample-label set and sample type, labelled as Pyroscope labels them', () => {
+    const plan = planSeries(cpu, base);
+    expect(plan.profileTypes).toEqual(['process_cpu:samples:count:cpu:nanoseconds', 'process_cpu:cpu:nanoseconds:cpu:nanoseconds']);
+    // Groups sorted by key: no labels, endpoint=/a, endpoint=/b (span_id stays per sample).
+    expect(plan.groups.map((g) => [...g])).toEqual([[0, 2], [1, 3], [4]]);
+    expect(plan.labels[1]![1]).toEqual([
+      ['__name__', 'process_cpu'],
+      ['__period_type__', 'cpu'],
+      ['__period_unit__', 'nanoseconds'],
+      ['__profile_type__', 'process_cpu:cpu:nanoseconds:cpu:nanoseconds'],
+      ['__service_name__', 'api'],
+      ['__type__', 'cpu'],
+      ['__unit__', 'nanoseconds'],
+      ['endpoint', '/a'],
+      ['env', 'prod'],
+      ['service_name', 'api'],
+    ]);
+    expect(plan.labels[0]![0]!.find(([n]) => n === 'endpoint')).toBeUndefined();
+  });
+
+  it('keeps the request __name__ and never lets a sample label override a request label', () => {
+    const p = buildProfile({ sampleTypes: [['cpu', 'nanoseconds']], samples: [{ stack: ['f'], values: [1], labels: { env: 'dev', 'http.route': '/x' } }] });
+    const plan = planSeries(p, [['__name__', 'custom'], ['env', 'prod'], ['service_name', 's']]);
+    const labels = Object.fromEntries(plan.labels[0]![0]!);
+    expect(labels.__name__).toBe('custom');
+    expect(labels.env).toBe('prod');
+    // Dotted sample label names are sanitised like request labels.
+    expect(labels.http_route).toBe('/x');
+  });
+
+  it('records a profile without samples as one empty group', () => {
+    const p = buildProfile({ sampleTypes: [['cpu', 'nanoseconds']], samples: [] });
+    const plan = planSeries(p, base);
+    expect(plan.groups).toHaveLength(1);
+    expect(plan.groups[0]).toHaveLength(0);
+  });
+});
+
+describe('DatasetHead', () => {
+  it('sums equal stacks per series, drops zero values and deduplicates symbols across profiles', () => {
+    const head = new DatasetHead('t1', 'api');
+    const plan = planSeries(cpu, base);
+    head.append(cpu, plan, { profileId: new Uint8Array(16).fill(1), timeNanos: 5n });
+    head.append(cpu, plan, { profileId: new Uint8Array(16).fill(2), timeNanos: 6n });
+    const c = head.content();
+    // 3 groups × 2 types, same labels for both profiles.
+    expect(c.series).toHaveLength(6);
+    expect(c.rows).toHaveLength(12);
+    // Symbols are shared: 5 functions (hash, work, main, sort, gc) and 3 distinct stacks.
+    expect(c.symbols.functionName).toHaveLength(5);
+    expect(c.symbols.stacktraceEnd).toHaveLength(3);
+
+    const byType = (seriesLabels: readonly (readonly [string, string])[]) => Object.fromEntries(seriesLabels);
+    const rowsOf = (endpoint: string | undefined, type: string) =>
+      c.rows.filter((r) => {
+        const l = byType(c.series[r.seriesIndex]!);
+        return l.endpoint === endpoint && l.__type__ === type && r.profileId[0] === 1;
+      });
+    const stacks = (endpoint: string | undefined, type: string) => {
+      const [row] = rowsOf(endpoint, type);
+      return Object.fromEntries([...row!.stacktraceIds].map((id, i) => [stacktraceFunctionNames(c.symbols, id).join(';'), row!.values[i]]));
+    };
+    expect(stacks(undefined, 'cpu')).toEqual({ 'hash;work;main': 50 });
+    expect(stacks('/a', 'samples')).toEqual({ 'sort;work;main': 5 });
+    expect(stacks('/b', 'cpu')).toEqual({ gc: 5 });
+    // The gc sample has 0 samples: that series' row has no stacks and a zero total.
+    expect(stacks('/b', 'samples')).toEqual({});
+    expect(rowsOf('/a', 'cpu')[0]!.totalValue).toBe(50);
+    expect(rowsOf(undefined, 'cpu')[0]!.timeNanos).toBe(5n);
+    expect(rowsOf(undefined, 'cpu')[0]!.period).toBe(10_000_000n);
+  });
+
+  it('tells apart locations that differ only in line number or mapping', () => {
+    const head = new DatasetHead('t', 's');
+    const a = buildProfile({ sampleTypes: [['cpu', 'nanoseconds']], samples: [{ stack: ['f', 'g'], values: [1] }] });
+    const b = buildProfile({ sampleTypes: [['cpu', 'nanoseconds']], samples: [{ stack: ['f', 'g'], values: [1] }] });
+    b.lineNumber[0] = 99;
+    head.append(a, planSeries(a, base), { profileId: new Uint8Array(16), timeNanos: 1n });
+    head.append(b, planSeries(b, base), { profileId: new Uint8Array(16), timeNanos: 2n });
+    const s = head.content().symbols;
+    // f at two lines = two locations; g shared; two distinct stacks.
+    expect(s.locationMapping).toHaveLength(3);
+    expect(s.stacktraceEnd).toHaveLength(2);
+    expect(s.functionName).toHaveLength(2);
+  });
+});
