@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'src/gen/', 'node_modules/', 'data/', 'coverage/'] },
+  { ignores: ['dist/', 'src/gen/', 'node_modules/', 'data/', 'data-metastore/', 'coverage/', '.tmp/', '.ci/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -13,7 +13,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bin/*.js', 'testdata/**/*.cjs', 'testdata/**/*.mjs'],
+    files: ['bin/*.js', '.ci/*.mjs', 'testdata/**/*.cjs', 'testdata/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', require: 'readonly', setTimeout: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
