@@ -137,6 +137,19 @@ describe('legacy /ingest', () => {
   });
 });
 
+describe('operations endpoints', () => {
+  it('answers /ready and counts pushes and segments in /metrics', async () => {
+    expect((await fetch(`${kiln.url}/ready`)).status).toBe(200);
+    const text = await (await fetch(`${kiln.url}/metrics`)).text();
+    const value = (re: RegExp) => Number(text.match(re)?.[1] ?? NaN);
+    // 6 profiles pushed through push.v1 and /ingest so far, plus the folded one.
+    expect(value(/^kiln_distributor_received_profiles_total\{tenant="anonymous"\} (\d+)$/m)).toBe(7);
+    expect(value(/^kiln_segment_writer_segments_total\{status="success"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+    expect(value(/^kiln_discarded_profiles_total\{reason="profile_size_limit",tenant="anonymous"\} (\d+)$/m)).toBe(1);
+    expect(text).toContain('process_cpu_seconds_total');
+  });
+});
+
 describe('what was stored', () => {
   beforeAll(async () => {
     stored = (await readStoredProfiles(dataDirOf(kiln.dir))).profiles;

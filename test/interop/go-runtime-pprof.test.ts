@@ -1,5 +1,5 @@
-// Interop: a CPU profile written right now by Go's runtime/pprof (Debian
-// golang-go, stdlib only, built offline) decodes as pprof with CPU samples.
+// Interop: profiles written right now by Go's runtime/pprof (Debian golang-go,
+// stdlib only, built offline) decode as pprof, and Kiln stores them exactly.
 // This guards against the committed testdata drifting from what current Go
 // actually writes.
 import { spawnSync } from 'node:child_process';
@@ -9,6 +9,9 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Profile } from 'pprof-format';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startKiln } from '../helpers/kiln-process.js';
+import { expectedSeries } from '../helpers/reference-profile.js';
+import { dataDirOf, readStoredProfiles } from '../helpers/stored-profiles.js';
 
 const hasGo = spawnSync('go', ['version'], { encoding: 'utf8' }).status === 0;
 const SRC = join(import.meta.dirname, '..', '..', 'testdata', 'go');
@@ -48,5 +51,28 @@ describe('Go runtime/pprof interop', () => {
     expect(cpuNanos).toBeGreaterThan(0);
     const names = new Set(p.function.map((f) => str(f.name)));
     expect(names.has('main.hashLoop') || names.has('main.fib') || names.has('main.sortWork')).toBe(true);
+  });
+
+  it.skipIf(!hasGo)('Kiln stores the fresh Go CPU and heap profiles exactly as the reference decoder reads them', async () => {
+    const out = join(tmp, 'out');
+    const kiln = await startKiln();
+    try {
+      for (const [file, name] of [['go-cpu.pb.gz', 'process_cpu'], ['go-heap.pb.gz', 'memory']] as const) {
+        const res = await fetch(`${kiln.url}/ingest?name=go-interop-${name}&format=pprof&spyName=gospy`, { method: 'POST', body: readFileSync(join(out, file)) });
+        expect(res.status, await res.text()).toBe(200);
+      }
+    } finally {
+      expect(await kiln.stop()).toBe(0);
+    }
+    const { profiles } = await readStoredProfiles(dataDirOf(kiln.dir));
+    for (const [file, name] of [['go-cpu.pb.gz', 'process_cpu'], ['go-heap.pb.gz', 'memory']] as const) {
+      const rows = profiles.filter((r) => r.labels.service_name === `go-interop-${name}`);
+      for (const e of expectedSeries(readFileSync(join(out, file)))) {
+        const ofType = rows.filter((r) => r.labels.__profile_type__ === `${name}:${e.type}:${e.unit}:${e.periodType}:${e.periodUnit}`);
+        const stacks = new Map<string, number>();
+        for (const r of ofType) for (const [k, v] of r.stacks) stacks.set(k, (stacks.get(k) ?? 0) + v);
+        expect(stacks, `${file} ${e.type}`).toEqual(e.stacks);
+      }
+    }
   });
 });
