@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { createClient } from '@connectrpc/connect';
-import { createConnectTransport, createGrpcTransport } from '@connectrpc/connect-node';
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PusherService } from '../../src/gen/push/v1/push_pb.js';
 import { type KilnProcess, startKiln } from '../helpers/kiln-process.js';
@@ -73,6 +73,13 @@ describe('push.v1.PusherService/Push', () => {
     const client = createClient(PusherService, createGrpcTransport({ baseUrl: kiln.url }));
     await client.push({ series: [{ labels: labelsFor('grpc-connect-es', 'memory'), samples: [{ rawProfile: profile('node-heap.pb.gz'), ID: id }] }] });
     pushes.push({ service: 'grpc-connect-es', file: 'node-heap.pb.gz', name: 'memory', id });
+  });
+
+  it('accepts gRPC-Web', async () => {
+    const id = randomUUID();
+    const client = createClient(PusherService, createGrpcWebTransport({ baseUrl: kiln.url, httpVersion: '1.1' }));
+    await client.push({ series: [{ labels: labelsFor('grpc-web', 'mutex'), samples: [{ rawProfile: profile('go-block.pb.gz'), ID: id }] }] });
+    pushes.push({ service: 'grpc-web', file: 'go-block.pb.gz', name: 'mutex', id });
   });
 
   it('accepts gRPC from a grpc-js client', async () => {
@@ -142,8 +149,8 @@ describe('operations endpoints', () => {
     expect((await fetch(`${kiln.url}/ready`)).status).toBe(200);
     const text = await (await fetch(`${kiln.url}/metrics`)).text();
     const value = (re: RegExp) => Number(text.match(re)?.[1] ?? NaN);
-    // 6 profiles pushed through push.v1 and /ingest so far, plus the folded one.
-    expect(value(/^kiln_distributor_received_profiles_total\{tenant="anonymous"\} (\d+)$/m)).toBe(7);
+    // 7 profiles pushed through push.v1 and /ingest so far, plus the folded one.
+    expect(value(/^kiln_distributor_received_profiles_total\{tenant="anonymous"\} (\d+)$/m)).toBe(8);
     expect(value(/^kiln_segment_writer_segments_total\{status="success"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
     expect(value(/^kiln_discarded_profiles_total\{reason="profile_size_limit",tenant="anonymous"\} (\d+)$/m)).toBe(1);
     expect(text).toContain('process_cpu_seconds_total');
@@ -156,7 +163,7 @@ describe('what was stored', () => {
   });
 
   it('stored every pushed profile exactly, sample type by sample type', () => {
-    expect(pushes.length).toBe(6);
+    expect(pushes.length).toBe(7);
     for (const push of pushes) {
       const rows = stored.filter((r) => r.labels.service_name === push.service);
       const expected = expectedSeries(profile(push.file));
