@@ -39,6 +39,12 @@ function runs(config: Config, target: Exclude<Target, 'all'>): boolean {
 }
 
 export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
+  if (runs(config, 'distributor') && !runs(config, 'segment-writer') && !config.distributor.segmentWriterAddress) {
+    throw new Error('-target runs a distributor without a segment writer: set -distributor.segment-writer-address');
+  }
+  if (runs(config, 'segment-writer') && !runs(config, 'metastore') && !config.metastore.address) {
+    throw new Error('-target runs a segment writer without a metastore: set -metastore.address');
+  }
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   let ready = false;

@@ -1,7 +1,7 @@
 // The real `kiln` binary (node dist/cli/main.js, built by the global setup) as a
 // user runs it: help, version, flag errors, and start-up failures.
 
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -186,5 +186,13 @@ describe('start-up and shutdown', () => {
     expect((await fetch(`${k.url}/ready`)).status).toBe(200);
     expect(await k.stop()).toBe(0);
     expect(k.logs.join('\n')).toContain('"stopped"');
+  });
+});
+
+describe('kiln serve with a partial -target', () => {
+  it('refuses a distributor without a segment writer address', () => {
+    const r = spawnSync(process.execPath, [KILN_MAIN, 'serve', '-target=distributor', '-server.http-listen-port=0'], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).not.toBe(0);
+    expect(r.stdout + r.stderr).toContain('-distributor.segment-writer-address');
   });
 });
