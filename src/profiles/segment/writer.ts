@@ -124,9 +124,8 @@ export class SegmentWriter {
       segmentBytes: new Histogram({ name: 'kiln_segment_writer_segment_size_bytes', help: 'Size of uploaded segment objects.', buckets: [1e3, 1e4, 1e5, 1e6, 1e7, 1e8], registers: [registry] }),
       flushSeconds: new Histogram({ name: 'kiln_segment_writer_flush_duration_seconds', help: 'Time to encode, upload and register a segment.', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
       retries: new Counter({ name: 'kiln_segment_writer_upload_retries_total', help: 'Retried segment uploads and registrations.', registers: [registry] }),
-      openSegments: new Gauge({ name: 'kiln_segment_writer_open_segments', help: 'Segments collecting profiles.', registers: [registry], collect: () => undefined }),
+      openSegments: new Gauge({ name: 'kiln_segment_writer_open_segments', help: 'Segments collecting profiles.', registers: [registry] }),
     };
-    this.metrics.openSegments.reset();
   }
 
   /**
