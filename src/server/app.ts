@@ -17,6 +17,7 @@ import { createBucket } from '../objstore/create.js';
 import { Distributor } from '../profiles/ingest/distributor.js';
 import { createIngestHandler } from '../profiles/ingest/http-ingest.js';
 import { pushServiceImpl } from '../profiles/ingest/push-service.js';
+import { BatchingWriterClient } from '../profiles/ingest/writer-batcher.js';
 import { BlockIndex } from '../profiles/metastore/block-index.js';
 import { indexServiceImpl } from '../profiles/metastore/index-service.js';
 import { segmentWriterServiceImpl } from '../profiles/segment/service.js';
@@ -89,7 +90,10 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
     let client: ReturnType<typeof createClient<typeof SegmentWriterService>> | undefined;
     distributor = new Distributor(
       { ...config.distributor, labelLimits: validation, maxProfileSizeBytes: validation.maxProfileSizeBytes },
-      { push: (req) => (client ??= createClient(SegmentWriterService, selfTransport(config.distributor.segmentWriterAddress))).push(req) },
+      new BatchingWriterClient(
+        { push: (req) => (client ??= createClient(SegmentWriterService, selfTransport(config.distributor.segmentWriterAddress))).push(req) },
+        { maxBatchBytes: Math.min(32 * 1024 * 1024, config.distributor.maxRecvMsgSize / 2), windowMs: 2 },
+      ),
       logger.child({ component: 'distributor' }),
       registry,
     );

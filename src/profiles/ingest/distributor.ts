@@ -9,7 +9,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { create } from '@bufbuild/protobuf';
-import { PushRequestSchema, type PushRequest as WriterPushRequest } from '../../gen/segmentwriter/v1/push_pb.js';
+import { PushRequestSchema, type PushRequest as WriterPushRequest, type PushResponse as WriterPushResponse } from '../../gen/segmentwriter/v1/push_pb.js';
 import { DecompressedTooLargeError, GzipError, maybeGunzip } from '../pprof/gzip.js';
 import { IngestError } from './errors.js';
 import { type LabelLimits, type LabelList, SERVICE_NAME, getLabel, normaliseLabels } from './labels.js';
@@ -25,9 +25,9 @@ export interface DistributorOptions {
   maxProfileSizeBytes: number;
 }
 
-/** Where the distributor sends profiles: the segment writer's Push RPC. */
+/** Where the distributor sends profiles: the segment writer's Push RPC (batched, see writer-batcher.ts). */
 export interface SegmentWriterClient {
-  push(req: WriterPushRequest): Promise<unknown>;
+  push(req: WriterPushRequest): Promise<WriterPushResponse>;
 }
 
 /** One series of a push: its labels and the raw profiles (pprof, gzip or not). */
@@ -109,16 +109,20 @@ export class Distributor {
           profileId: p.id,
           shard: p.shard,
           defaultTimeNanos: defaultTime,
+          request: 0,
         });
       }
       this.inflightBytes += bytes;
+      let result;
       try {
-        await this.writer.push(req);
+        result = (await this.writer.push(req)).results[0];
       } catch (e) {
         throw fromWriterError(e);
       } finally {
         this.inflightBytes -= bytes;
       }
+      if (!result) throw new IngestError(500, 'segment writer returned no result for the request', 'internal');
+      if (result.status !== 0) throw new IngestError(result.status, result.message, result.reason);
       this.metrics.received.inc({ tenant }, profiles);
       this.metrics.receivedBytes.inc({ tenant }, bytes);
       stop({ status: '2xx' });
@@ -153,19 +157,16 @@ export function profileIdBytes(id: string | undefined): Uint8Array {
   return randomFillSync(new Uint8Array(16));
 }
 
-/** Maps a segment-writer RPC error to the status the client should see. */
+/** Maps a failed segment-writer RPC (not a per-request rejection) to the status the client should see. */
 function fromWriterError(e: unknown): IngestError {
   const err = ConnectError.from(e);
-  const reason = err.metadata.get('kiln-reason') ?? 'internal';
-  const status = Number(err.metadata.get('kiln-status') ?? 0);
   switch (err.code) {
-    case Code.InvalidArgument:
-      return new IngestError(status || 400, err.rawMessage, reason);
     case Code.ResourceExhausted:
-      return new IngestError(429, err.rawMessage, reason);
+      return new IngestError(429, err.rawMessage, 'writer_overloaded');
     case Code.Unavailable:
-      return new IngestError(503, err.rawMessage, reason === 'internal' ? 'unavailable' : reason);
+    case Code.DeadlineExceeded:
+      return new IngestError(503, err.rawMessage, 'unavailable');
     default:
-      return new IngestError(500, err.rawMessage, reason);
+      return new IngestError(500, err.rawMessage, 'internal');
   }
 }

@@ -74,6 +74,13 @@ export class SegmentFlushError extends Error {
   }
 }
 
+/** The outcome of one client request: status 0 = durable, else the HTTP status to answer. */
+export interface RequestOutcome {
+  status: number;
+  message: string;
+  reason: string;
+}
+
 export class ShuttingDownError extends Error {
   constructor() {
     super('segment writer is shutting down');
@@ -129,18 +136,38 @@ export class SegmentWriter {
   }
 
   /**
-   * Stores every profile of one request: all are decoded and validated first
-   * (a rejection stores none), then added to their shards' open segments.
-   * Resolves once every segment holding them is uploaded and registered.
+   * Stores the profiles of several client requests. Each request is all or
+   * nothing: its profiles are decoded and validated first, and a rejection
+   * stores none of them. Resolves with one outcome per request once every
+   * accepted request's segments are uploaded and registered.
    */
-  async push(inputs: ProfileInput[]): Promise<void> {
-    if (this.stopping) throw new ShuttingDownError();
-    const prepared: Prepared[] = [];
-    for (const input of inputs) prepared.push(await this.prepare(input));
-    if (this.stopping) throw new ShuttingDownError();
-    const waits = new Set<Promise<void>>();
-    for (const p of prepared) waits.add(this.add(p));
-    await Promise.all(waits);
+  async push(requests: ProfileInput[][]): Promise<RequestOutcome[]> {
+    const outcomes: RequestOutcome[] = requests.map(() => ({ status: 0, message: '', reason: '' }));
+    const waits: Promise<void>[][] = requests.map(() => []);
+    for (let r = 0; r < requests.length; r++) {
+      if (this.stopping) {
+        outcomes[r] = { status: 503, message: new ShuttingDownError().message, reason: 'shutting_down' };
+        continue;
+      }
+      try {
+        const prepared: Prepared[] = [];
+        for (const input of requests[r]!) prepared.push(await this.prepare(input));
+        for (const p of new Set(prepared.map((p) => this.add(p)))) waits[r]!.push(p);
+      } catch (e) {
+        if (!(e instanceof ProfileRejectedError)) throw e;
+        outcomes[r] = { status: e.status, message: e.message, reason: e.reason };
+      }
+    }
+    await Promise.all(
+      waits.map(async (w, r) => {
+        try {
+          await Promise.all(w);
+        } catch (e) {
+          outcomes[r] = { status: 503, message: (e as Error).message, reason: 'segment_flush_failed' };
+        }
+      }),
+    );
+    return outcomes;
   }
 
   /** Stops taking pushes, flushes every open segment, waits for all uploads. */

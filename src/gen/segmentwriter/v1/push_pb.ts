@@ -2,9 +2,10 @@
 // @generated from file segmentwriter/v1/push.proto (package segmentwriter.v1, syntax proto3)
 /* eslint-disable */
 
-// Distributor → segment writer. Internal to Kiln (Pyroscope's segmentwriter.v1
-// carries one profile per call; Kiln carries every profile of one client request
-// so the writer can validate all of them before storing any).
+// Distributor → segment writer. Internal to Kiln. Pyroscope's segmentwriter.v1
+// carries one profile per call; Kiln carries the profiles of several client
+// requests (batched by the distributor) and answers one result per request, so
+// the writer validates every profile of a request before storing any of it.
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
@@ -16,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file segmentwriter/v1/push.proto.
  */
 export const file_segmentwriter_v1_push: GenFile = /*@__PURE__*/
-  fileDesc("ChtzZWdtZW50d3JpdGVyL3YxL3B1c2gucHJvdG8SEHNlZ21lbnR3cml0ZXIudjEiQQoLUHVzaFJlcXVlc3QSMgoIcHJvZmlsZXMYASADKAsyIC5zZWdtZW50d3JpdGVyLnYxLlByb2ZpbGVUb1dyaXRlIpgBCg5Qcm9maWxlVG9Xcml0ZRIRCgl0ZW5hbnRfaWQYASABKAkSIwoGbGFiZWxzGAIgAygLMhMudHlwZXMudjEuTGFiZWxQYWlyEg8KB3Byb2ZpbGUYBCABKAwSEgoKcHJvZmlsZV9pZBgFIAEoDBINCgVzaGFyZBgGIAEoDRIaChJkZWZhdWx0X3RpbWVfbmFub3MYByABKAMiDgoMUHVzaFJlc3BvbnNlMl8KFFNlZ21lbnRXcml0ZXJTZXJ2aWNlEkcKBFB1c2gSHS5zZWdtZW50d3JpdGVyLnYxLlB1c2hSZXF1ZXN0Gh4uc2VnbWVudHdyaXRlci52MS5QdXNoUmVzcG9uc2UiAGIGcHJvdG8z", [file_types_v1_types]);
+  fileDesc("ChtzZWdtZW50d3JpdGVyL3YxL3B1c2gucHJvdG8SEHNlZ21lbnR3cml0ZXIudjEiQQoLUHVzaFJlcXVlc3QSMgoIcHJvZmlsZXMYASADKAsyIC5zZWdtZW50d3JpdGVyLnYxLlByb2ZpbGVUb1dyaXRlIqkBCg5Qcm9maWxlVG9Xcml0ZRIRCgl0ZW5hbnRfaWQYASABKAkSIwoGbGFiZWxzGAIgAygLMhMudHlwZXMudjEuTGFiZWxQYWlyEg8KB3Byb2ZpbGUYBCABKAwSEgoKcHJvZmlsZV9pZBgFIAEoDBINCgVzaGFyZBgGIAEoDRIaChJkZWZhdWx0X3RpbWVfbmFub3MYByABKAMSDwoHcmVxdWVzdBgIIAEoDSJACgxQdXNoUmVzcG9uc2USMAoHcmVzdWx0cxgBIAMoCzIfLnNlZ21lbnR3cml0ZXIudjEuUmVxdWVzdFJlc3VsdCJACg1SZXF1ZXN0UmVzdWx0Eg4KBnN0YXR1cxgBIAEoDRIPCgdtZXNzYWdlGAIgASgJEg4KBnJlYXNvbhgDIAEoCTJfChRTZWdtZW50V3JpdGVyU2VydmljZRJHCgRQdXNoEh0uc2VnbWVudHdyaXRlci52MS5QdXNoUmVxdWVzdBoeLnNlZ21lbnR3cml0ZXIudjEuUHVzaFJlc3BvbnNlIgBiBnByb3RvMw", [file_types_v1_types]);
 
 /**
  * @generated from message segmentwriter.v1.PushRequest
@@ -79,6 +80,13 @@ export type ProfileToWrite = Message<"segmentwriter.v1.ProfileToWrite"> & {
    * @generated from field: int64 default_time_nanos = 7;
    */
   defaultTimeNanos: bigint;
+
+  /**
+   * Which client request of the batch this profile belongs to (0-based).
+   *
+   * @generated from field: uint32 request = 8;
+   */
+  request: number;
 };
 
 /**
@@ -92,6 +100,12 @@ export const ProfileToWriteSchema: GenMessage<ProfileToWrite> = /*@__PURE__*/
  * @generated from message segmentwriter.v1.PushResponse
  */
 export type PushResponse = Message<"segmentwriter.v1.PushResponse"> & {
+  /**
+   * results[i] is the outcome of request i.
+   *
+   * @generated from field: repeated segmentwriter.v1.RequestResult results = 1;
+   */
+  results: RequestResult[];
 };
 
 /**
@@ -102,12 +116,45 @@ export const PushResponseSchema: GenMessage<PushResponse> = /*@__PURE__*/
   messageDesc(file_segmentwriter_v1_push, 2);
 
 /**
+ * @generated from message segmentwriter.v1.RequestResult
+ */
+export type RequestResult = Message<"segmentwriter.v1.RequestResult"> & {
+  /**
+   * 0: every profile of the request is durable. Otherwise the HTTP status the
+   * client gets: 4xx when a profile was rejected (then none of the request was
+   * stored), 503 when a segment could not be stored (retry).
+   *
+   * @generated from field: uint32 status = 1;
+   */
+  status: number;
+
+  /**
+   * @generated from field: string message = 2;
+   */
+  message: string;
+
+  /**
+   * Discard reason, for metrics.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message segmentwriter.v1.RequestResult.
+ * Use `create(RequestResultSchema)` to create a new message.
+ */
+export const RequestResultSchema: GenMessage<RequestResult> = /*@__PURE__*/
+  messageDesc(file_segmentwriter_v1_push, 3);
+
+/**
  * @generated from service segmentwriter.v1.SegmentWriterService
  */
 export const SegmentWriterService: GenService<{
   /**
-   * Answers once every profile is in a segment that is uploaded and registered
-   * with the metastore. InvalidArgument: a profile was rejected and none was stored.
+   * Answers once every accepted request is in segments that are uploaded and
+   * registered with the metastore, with one result per request.
    *
    * @generated from rpc segmentwriter.v1.SegmentWriterService.Push
    */

@@ -6,7 +6,8 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import type { PushRequest } from '../../../../src/gen/segmentwriter/v1/push_pb.js';
+import { create } from '@bufbuild/protobuf';
+import { type PushRequest, PushResponseSchema } from '../../../../src/gen/segmentwriter/v1/push_pb.js';
 import { Distributor, type DistributorOptions, profileIdBytes } from '../../../../src/profiles/ingest/distributor.js';
 import { IngestError } from '../../../../src/profiles/ingest/errors.js';
 
@@ -19,13 +20,13 @@ const OPTS: DistributorOptions = {
   maxProfileSizeBytes: 1000,
 };
 
-function setup(opts: Partial<DistributorOptions> = {}, fail?: () => Error) {
+function setup(opts: Partial<DistributorOptions> = {}, fail?: () => Error, result = { status: 0, message: '', reason: '' }) {
   const pushed: PushRequest[] = [];
   const writer = {
     async push(req: PushRequest) {
       if (fail) throw fail();
       pushed.push(req);
-      return {};
+      return create(PushResponseSchema, { results: [result] });
     },
   };
   const d = new Distributor({ ...OPTS, ...opts }, writer, pino({ level: 'silent' }), new Registry());
@@ -156,9 +157,8 @@ describe('Distributor.push', () => {
     expect(pushed).toHaveLength(0);
   });
 
-  it('maps a segment-writer rejection to its HTTP status (413 travels as metadata)', async () => {
-    const meta = new Headers({ 'kiln-reason': 'profile_size_limit', 'kiln-status': '413' });
-    const { d } = setup({}, () => new ConnectError('too big', Code.InvalidArgument, meta));
+  it("answers a segment-writer rejection with the request result's status, message and reason", async () => {
+    const { d } = setup({}, undefined, { status: 413, message: 'too big', reason: 'profile_size_limit' });
     const e = await rejected(d.push('t', [{ labels: [], profiles: [{ bytes: bytes(10) }] }], 0n));
     expect(e.status).toBe(413);
     expect(e.message).toBe('too big');
