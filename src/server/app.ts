@@ -51,7 +51,8 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
   let ready = false;
   let selfUrl = '';
   const selfTransport = (address: string) =>
-    createConnectTransport({ baseUrl: address || selfUrl, httpVersion: '2', useBinaryFormat: true });
+    // maxSessionMemory: see http-server.ts; batches of large profiles exceed Node's 10 MB default.
+    createConnectTransport({ baseUrl: address || selfUrl, httpVersion: '2', useBinaryFormat: true, nodeOptions: { maxSessionMemory: 512 } });
 
   const validation = { ...config.validation, maxProfileSizeBytes: config.validation.maxProfileSizeBytes || PROFILE_SIZE_HARD_LIMIT };
   const closers: (() => Promise<void>)[] = [];
@@ -92,7 +93,7 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
       { ...config.distributor, labelLimits: validation, maxProfileSizeBytes: validation.maxProfileSizeBytes },
       new BatchingWriterClient(
         { push: (req) => (client ??= createClient(SegmentWriterService, selfTransport(config.distributor.segmentWriterAddress))).push(req) },
-        { maxBatchBytes: Math.min(32 * 1024 * 1024, config.distributor.maxRecvMsgSize / 2), windowMs: 2 },
+        { maxBatchBytes: Math.min(32 * 1024 * 1024, config.distributor.maxRecvMsgSize / 2), windowMs: 10 },
       ),
       logger.child({ component: 'distributor' }),
       registry,

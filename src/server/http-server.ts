@@ -36,7 +36,10 @@ export async function listenDual(handler: RequestHandler, host: string, port: nu
     });
     handler(req, res);
   });
-  const h2 = http2.createServer({}, handler);
+  // Node's default of 10 MB buffered per HTTP/2 session resets streams that carry
+  // large profiles (NGHTTP2_ENHANCE_YOUR_CALM); request sizes and in-flight bytes
+  // are bounded by the distributor's limits instead.
+  const h2 = http2.createServer({ maxSessionMemory: 512 }, handler);
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.Http2Session>();
   h2.on('session', (s) => {

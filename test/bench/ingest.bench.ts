@@ -45,9 +45,15 @@ async function kilnRate(url: string, gz: Buffer, concurrency: number): Promise<{
   const dispatcher = new Agent({ connections: concurrency, pipelining: 1 });
   const target = `${url}/ingest?name=${encodeURIComponent('bench-app{env=bench}')}&format=pprof&spyName=gospy`;
   // undici's request API: much less client CPU per call than fetch, which shares these cores with the server.
+  const errorKinds = new Map<string, number>();
   const push = async () => {
     const res = await request(target, { method: 'POST', body: gz, dispatcher });
-    await res.body.dump();
+    if (res.statusCode === 200) {
+      await res.body.dump();
+    } else {
+      const kind = `${res.statusCode} ${(await res.body.text()).slice(0, 120).trim()}`;
+      errorKinds.set(kind, (errorKinds.get(kind) ?? 0) + 1);
+    }
     return res.statusCode;
   };
   // Warm up.
@@ -71,6 +77,7 @@ async function kilnRate(url: string, gz: Buffer, concurrency: number): Promise<{
   const elapsed = (performance.now() - start) / 1000;
   await dispatcher.close();
   latencies.sort((a, b) => a - b);
+  for (const [kind, n] of errorKinds) console.log(`  error ×${n}: ${kind}`);
   return { perSec: ok / elapsed, errors, p50: latencies[Math.floor(latencies.length * 0.5)]!, p99: latencies[Math.floor(latencies.length * 0.99)]! };
 }
 
