@@ -7,6 +7,7 @@ import { ByteWriter, ParquetWriter, type ColumnSource } from 'hyparquet-writer';
 import { crc32c } from './crc32c.js';
 import { BlockFormatError } from './errors.js';
 import type { ProfileRow } from './model.js';
+import { BlobWriter, countIds, countValues, decodeIds, decodeValues } from './samples.js';
 
 /** Rows per row group (Pyroscope caps compacted row groups at 10,240). */
 export const ROW_GROUP_SIZE = 10_240;
@@ -26,15 +27,6 @@ export interface ProfilesLayout {
 
 const REQ = 'REQUIRED' as const;
 
-function listOf(name: string, leaf: Omit<SchemaElement, 'name'>): SchemaElement[] {
-  // Standard 3-level LIST: required group (LIST) > repeated group list > required element.
-  return [
-    { name, repetition_type: REQ, converted_type: 'LIST', num_children: 1 },
-    { name: 'list', repetition_type: 'REPEATED', num_children: 1 },
-    { name: 'element', repetition_type: REQ, ...leaf },
-  ];
-}
-
 export const PROFILES_SCHEMA: SchemaElement[] = [
   { name: 'schema', num_children: 8 },
   { name: 'series_index', type: 'INT32', converted_type: 'UINT_32', repetition_type: REQ },
@@ -43,8 +35,10 @@ export const PROFILES_SCHEMA: SchemaElement[] = [
   { name: 'duration_nanos', type: 'INT64', repetition_type: REQ },
   { name: 'period', type: 'INT64', repetition_type: REQ },
   { name: 'total_value', type: 'DOUBLE', repetition_type: REQ },
-  ...listOf('stacktrace_ids', { type: 'INT32', converted_type: 'UINT_32' }),
-  ...listOf('stacktrace_values', { type: 'DOUBLE' }),
+  // One blob per row (samples.ts): a LIST column goes through hyparquet's
+  // per-element Dremel path on both sides.
+  { name: 'stacktrace_ids', type: 'BYTE_ARRAY', repetition_type: REQ },
+  { name: 'stacktrace_values', type: 'BYTE_ARRAY', repetition_type: REQ },
 ];
 
 export const PROFILE_COLUMNS = [
@@ -60,31 +54,32 @@ export const PROFILE_COLUMNS = [
 
 /**
  * A row's samples as sorted id/value lists, equal ids summed: the canonical
- * form, so sample order in the input never changes the bytes (and ascending
- * ids delta-encode well).
+ * form, so sample order in the input never changes the bytes. Input that is
+ * already canonical (the segment head's rows are) is returned as is, after
+ * one pass.
  */
-export function canonicalSamples(ids: Uint32Array, values: Float64Array): [number[], number[]] {
+export function canonicalSamples(ids: Uint32Array, values: Float64Array): [Uint32Array, Float64Array] {
   const n = ids.length;
-  let sorted = true;
-  for (let i = 1; i < n; i++) {
-    if (ids[i - 1]! >= ids[i]!) {
-      sorted = false;
-      break;
-    }
-  }
-  if (sorted) return [Array.from(ids), Array.from(values)];
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => ids[a]! - ids[b]! || a - b);
-  const outIds: number[] = [];
-  const outValues: number[] = [];
-  for (const i of order) {
-    const id = ids[i]!;
-    if (outIds.length > 0 && outIds[outIds.length - 1] === id) outValues[outValues.length - 1]! += values[i]!;
+  let i = 1;
+  while (i < n && ids[i - 1]! < ids[i]!) i++;
+  if (i >= n) return [ids, values];
+  // Stable on ties, so equal ids are summed in input order.
+  const order = new Uint32Array(n);
+  for (let k = 0; k < n; k++) order[k] = k;
+  order.sort((a, b) => ids[a]! - ids[b]! || a - b);
+  const outIds = new Uint32Array(n);
+  const outValues = new Float64Array(n);
+  let m = 0;
+  for (let k = 0; k < n; k++) {
+    const j = order[k]!;
+    const id = ids[j]!;
+    if (m > 0 && outIds[m - 1] === id) outValues[m - 1]! += values[j]!;
     else {
-      outIds.push(id);
-      outValues.push(values[i]!);
+      outIds[m] = id;
+      outValues[m++] = values[j]!;
     }
   }
-  return [outIds, outValues];
+  return [outIds.subarray(0, m), outValues.subarray(0, m)];
 }
 
 /**
@@ -106,6 +101,7 @@ export async function encodeProfilesTable(
     createdBy: 'kiln block v1',
   });
   const groups: { offset: number; size: number; rows: number }[] = [];
+  const blobs = new BlobWriter();
   for (let start = 0; start < order.length; start += ROW_GROUP_SIZE) {
     const n = Math.min(ROW_GROUP_SIZE, order.length - start);
     const series = new Uint32Array(n);
@@ -114,8 +110,8 @@ export async function encodeProfilesTable(
     const duration = new BigInt64Array(n);
     const period = new BigInt64Array(n);
     const total = new Float64Array(n);
-    const stIds: number[][] = new Array(n);
-    const stValues: number[][] = new Array(n);
+    const stIds: Uint8Array[] = new Array(n);
+    const stValues: Uint8Array[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const r = rows[order[start + i]!]!;
       series[i] = seriesMap[r.seriesIndex]!;
@@ -124,7 +120,9 @@ export async function encodeProfilesTable(
       duration[i] = r.durationNanos;
       period[i] = r.period;
       total[i] = r.totalValue;
-      [stIds[i], stValues[i]] = canonicalSamples(r.stacktraceIds, r.values);
+      const [si, sv] = canonicalSamples(r.stacktraceIds, r.values);
+      stIds[i] = blobs.ids(si);
+      stValues[i] = blobs.values(sv);
     }
     const columnData: ColumnSource[] = [
       { name: 'series_index', data: series },
@@ -133,11 +131,12 @@ export async function encodeProfilesTable(
       { name: 'duration_nanos', data: duration },
       { name: 'period', data: period },
       { name: 'total_value', data: total },
-      { name: 'stacktrace_ids', data: stIds, encoding: 'DELTA_BINARY_PACKED' },
-      { name: 'stacktrace_values', data: stValues },
+      // PLAIN and no statistics: a dictionary or min/max over whole blobs costs time and says nothing.
+      { name: 'stacktrace_ids', data: stIds, encoding: 'PLAIN', statistics: false },
+      { name: 'stacktrace_values', data: stValues, encoding: 'PLAIN', statistics: false },
     ];
     const offset = writer.offset;
-    // One write per row group keeps the per-row list arrays of only one group alive.
+    // One write per row group keeps the per-row blobs of only one group alive.
     await pw.write({ columnData, rowGroupSize: n });
     groups.push({ offset, size: writer.offset - offset, rows: n });
   }
@@ -283,6 +282,8 @@ export async function readRowGroup(
       columns: [...PROFILE_COLUMNS],
       rowStart,
       rowEnd: rowStart + n,
+      // Blobs stay bytes (the default decodes BYTE_ARRAY as UTF-8 strings).
+      utf8: false,
       // Keep UUIDs as bytes (the default parser makes strings).
       parsers: { uuidFromBytes: (b: Uint8Array) => b },
       onChunk: (chunk) => {
@@ -299,46 +300,64 @@ export async function readRowGroup(
     throw wrap(err, `profiles table row group ${group} is unreadable`);
   }
   const [series, ids, time, duration, period, total, stIds, stValues] = PROFILE_COLUMNS.map((c) => cols.get(c)!);
-  const out: ProfileRow[] = new Array(n);
+  // Pass 1: types, references, order; count the samples.
+  let entries = 0;
+  const counts = new Uint32Array(n);
   for (let i = 0; i < n; i++) {
     const row = rowStart + i;
     const s = series![i];
     const id = ids![i];
     const t = time![i];
-    const d = duration![i];
-    const p = period![i];
-    const tv = total![i];
     const si = stIds![i];
     const sv = stValues![i];
     if (typeof s !== 'number' || !(s < info.seriesCount)) {
       throw new BlockFormatError(`profile row ${row}: series_index ${String(s)} out of range (${info.seriesCount} series)`);
     }
     if (!(id instanceof Uint8Array) || id.length !== 16) throw new BlockFormatError(`profile row ${row}: profile_id is not 16 bytes`);
-    if (typeof t !== 'bigint' || typeof d !== 'bigint' || typeof p !== 'bigint' || typeof tv !== 'number') {
+    if (typeof t !== 'bigint' || typeof duration![i] !== 'bigint' || typeof period![i] !== 'bigint' || typeof total![i] !== 'number') {
       throw new BlockFormatError(`profile row ${row}: missing or mistyped scalar column`);
     }
-    if (!Array.isArray(si) || !Array.isArray(sv) || si.length !== sv.length) {
-      throw new BlockFormatError(`profile row ${row}: stacktrace_ids and stacktrace_values differ in length`);
-    }
+    if (!(si instanceof Uint8Array) || !(sv instanceof Uint8Array)) throw new BlockFormatError(`profile row ${row}: mistyped sample column`);
+    const m = countIds(si);
+    if (m < 0) throw new BlockFormatError(`profile row ${row}: stacktrace_ids blob ends inside a varint`);
+    const mv = countValues(sv);
+    if (mv < 0) throw new BlockFormatError(`profile row ${row}: stacktrace_values blob is malformed`);
+    if (m !== mv) throw new BlockFormatError(`profile row ${row}: stacktrace_ids and stacktrace_values differ in length (${m}, ${mv})`);
+    counts[i] = m;
     if (s < cursor.series || (s === cursor.series && t < cursor.time)) {
       throw new BlockFormatError(`profile row ${row}: rows are not sorted by (series_index, time_nanos)`);
     }
     cursor.series = s;
     cursor.time = t;
-    const stacktraceIds = new Uint32Array(si.length);
-    const values = new Float64Array(sv.length);
-    for (let k = 0; k < si.length; k++) {
-      const v = si[k] as unknown;
-      if (typeof v !== 'number' || !(v < info.layout.stacktraceCount)) {
-        throw new BlockFormatError(`profile row ${row}: stack trace id ${String(v)} out of range (${info.layout.stacktraceCount} stack traces)`);
-      }
-      stacktraceIds[k] = v;
-      const x = sv[k] as unknown;
-      if (typeof x !== 'number') throw new BlockFormatError(`profile row ${row}: stack trace value is not a number`);
-      values[k] = x;
-    }
-    // Copy the id: a view would keep the whole decoded page alive.
-    out[i] = { seriesIndex: s, profileId: id.slice(), timeNanos: t, durationNanos: d, period: p, totalValue: tv, stacktraceIds, values };
+    entries += m;
+  }
+
+  // Pass 2: decode the samples and copy the profile ids of the whole group
+  // into three fresh buffers; each row gets views of its part. One
+  // allocation per group instead of three per row, and nothing points into
+  // the decoded pages (which would keep them alive).
+  const allIds = new Uint32Array(entries);
+  const allValues = new Float64Array(entries);
+  const allProfileIds = new Uint8Array(16 * n);
+  const limit = info.layout.stacktraceCount;
+  const out: ProfileRow[] = new Array(n);
+  let at = 0;
+  for (let i = 0; i < n; i++) {
+    const m = counts[i]!;
+    const problem = decodeIds(stIds![i] as Uint8Array, allIds, at, limit) ?? decodeValues(stValues![i] as Uint8Array, allValues, at);
+    if (problem !== undefined) throw new BlockFormatError(`profile row ${rowStart + i}: ${problem}`);
+    allProfileIds.set(ids![i] as Uint8Array, 16 * i);
+    out[i] = {
+      seriesIndex: series![i] as number,
+      profileId: allProfileIds.subarray(16 * i, 16 * i + 16),
+      timeNanos: time![i] as bigint,
+      durationNanos: duration![i] as bigint,
+      period: period![i] as bigint,
+      totalValue: total![i] as number,
+      stacktraceIds: allIds.subarray(at, at + m),
+      values: allValues.subarray(at, at + m),
+    };
+    at += m;
   }
   return out;
 }

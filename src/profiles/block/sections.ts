@@ -4,15 +4,12 @@
 // once) and the CRC catches corruption before any index is trusted.
 
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
-import {
-  SeriesIndexSchema,
-  SymbolsSchema,
-  type Symbols as SymbolsPb,
-} from '../../gen/block/v1/sections_pb.js';
+import { SeriesIndexSchema } from '../../gen/block/v1/sections_pb.js';
 import { crc32c } from './crc32c.js';
 import { BlockFormatError } from './errors.js';
 import { compareLabels, compareStrings } from './labels.js';
-import type { Labels, Symbols } from './model.js';
+import { emptySymbols, type Labels, type Symbols } from './model.js';
+import { ProtoError, ProtoReader, ProtoWriter, type VarintKind } from './pbwire.js';
 import type { ProfilesLayout } from './profiles.js';
 
 export const SERIES_MAGIC = 'KSI1';
@@ -234,63 +231,70 @@ export function symbolsProblem(s: Symbols, strictValues: boolean): string | unde
   );
 }
 
-const toBig = (col: Col): bigint[] => Array.from(col, (v) => BigInt(v));
-const toNum = (col: readonly bigint[]): number[] => Array.from(col, (v) => Number(v));
+/**
+ * The numeric columns of block.v1.Symbols by field number (strings are
+ * field 1), with how each is read back. The order is the field order.
+ */
+type NumericColumn = Exclude<keyof Symbols, 'strings'>;
 
-/** Encodes symbols that passed symbolsProblem(s, true). */
+const SYMBOL_COLUMNS: readonly (readonly [number, NumericColumn, VarintKind])[] = [
+  [2, 'functionName', 'uint32'],
+  [3, 'functionSystemName', 'uint32'],
+  [4, 'functionFilename', 'uint32'],
+  [5, 'functionStartLine', 'int64'],
+  [6, 'mappingMemoryStart', 'uint64'],
+  [7, 'mappingMemoryLimit', 'uint64'],
+  [8, 'mappingFileOffset', 'uint64'],
+  [9, 'mappingFilename', 'uint32'],
+  [10, 'mappingBuildId', 'uint32'],
+  [11, 'mappingFlags', 'uint32'],
+  [12, 'locationMapping', 'uint32'],
+  [13, 'locationAddress', 'uint64'],
+  [14, 'locationLineEnd', 'uint32'],
+  [15, 'lineFunction', 'uint32'],
+  [16, 'lineNumber', 'int64'],
+  [17, 'stacktraceEnd', 'uint32'],
+  [18, 'stacktraceLocations', 'uint32'],
+];
+
+/**
+ * Encodes symbols that passed symbolsProblem(s, true) as block.v1.Symbols,
+ * with the hand-written wire writer (same bytes as toBinary, much faster on
+ * columns of 10^5 entries).
+ */
 export function encodeSymbols(s: Symbols): Uint8Array {
-  const msg = create(SymbolsSchema, {
-    strings: s.strings,
-    functionName: s.functionName,
-    functionSystemName: s.functionSystemName,
-    functionFilename: s.functionFilename,
-    functionStartLine: toBig(s.functionStartLine),
-    mappingMemoryStart: toBig(s.mappingMemoryStart),
-    mappingMemoryLimit: toBig(s.mappingMemoryLimit),
-    mappingFileOffset: toBig(s.mappingFileOffset),
-    mappingFilename: s.mappingFilename,
-    mappingBuildId: s.mappingBuildId,
-    mappingFlags: s.mappingFlags,
-    locationMapping: s.locationMapping,
-    locationAddress: toBig(s.locationAddress),
-    locationLineEnd: s.locationLineEnd,
-    lineFunction: s.lineFunction,
-    lineNumber: toBig(s.lineNumber),
-    stacktraceEnd: s.stacktraceEnd,
-    stacktraceLocations: s.stacktraceLocations,
-  });
-  return frame(SYMBOLS_MAGIC, toBinary(SymbolsSchema, msg));
+  const w = new ProtoWriter();
+  w.strings(1, s.strings);
+  for (const [field, key] of SYMBOL_COLUMNS) w.packed(field, s[key]);
+  return frame(SYMBOLS_MAGIC, w.finish());
 }
 
 /** Decodes a symbols section and rejects it unless every index resolves. */
 export function decodeSymbols(bytes: Uint8Array): Symbols {
   const pb = unframe(SYMBOLS_MAGIC, bytes, 'symbols');
-  let m: SymbolsPb;
-  try {
-    m = fromBinary(SymbolsSchema, pb);
-  } catch (err) {
-    throw new BlockFormatError(`symbols section is not a valid protobuf: ${(err as Error).message}`, { cause: err });
+  const s: Symbols = emptySymbols();
+  s.strings = [];
+  const keys: (NumericColumn | undefined)[] = [];
+  const kinds: VarintKind[] = [];
+  for (const [field, key, kind] of SYMBOL_COLUMNS) {
+    keys[field] = key;
+    kinds[field] = kind;
   }
-  const s: Symbols = {
-    strings: m.strings,
-    functionName: m.functionName,
-    functionSystemName: m.functionSystemName,
-    functionFilename: m.functionFilename,
-    functionStartLine: toNum(m.functionStartLine),
-    mappingMemoryStart: toNum(m.mappingMemoryStart),
-    mappingMemoryLimit: toNum(m.mappingMemoryLimit),
-    mappingFileOffset: toNum(m.mappingFileOffset),
-    mappingFilename: m.mappingFilename,
-    mappingBuildId: m.mappingBuildId,
-    mappingFlags: m.mappingFlags,
-    locationMapping: m.locationMapping,
-    locationAddress: toNum(m.locationAddress),
-    locationLineEnd: m.locationLineEnd,
-    lineFunction: m.lineFunction,
-    lineNumber: toNum(m.lineNumber),
-    stacktraceEnd: m.stacktraceEnd,
-    stacktraceLocations: m.stacktraceLocations,
-  };
+  try {
+    const r = new ProtoReader(pb);
+    while (!r.done()) {
+      const [field, wire] = r.tag();
+      const key = keys[field];
+      if (field === 1) {
+        if (wire !== 2) throw new ProtoError(`wire type ${wire} for field 1 (strings)`);
+        s.strings.push(r.string());
+      } else if (key !== undefined) s[key] = r.varints(wire, kinds[field]!, s[key]);
+      else r.skip(wire);
+    }
+  } catch (err) {
+    if (!(err instanceof ProtoError)) throw err;
+    throw new BlockFormatError(`symbols section is not a valid protobuf: ${err.message}`, { cause: err });
+  }
   const problem = symbolsProblem(s, false);
   if (problem !== undefined) throw new BlockFormatError(`inconsistent symbols section: ${problem}`);
   return s;

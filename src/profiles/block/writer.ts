@@ -54,7 +54,7 @@ function cmpBytes(a: Uint8Array, b: Uint8Array): number {
   return 0;
 }
 
-function cmpNums(a: readonly number[], b: readonly number[]): number {
+function cmpNums(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return a.length - b.length;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
   return 0;

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BlockMetaSchema } from '../../../src/gen/metastore/v1/types_pb.js';
 import { crc32c } from '../../../src/profiles/block/crc32c.js';
 import type { ProfileRow } from '../../../src/profiles/block/model.js';
+import { canonicalSamples } from '../../../src/profiles/block/profiles.js';
 import { BlockReader, stacktraceFunctionNames } from '../../../src/profiles/block/reader.js';
 import { encodeBlock } from '../../../src/profiles/block/writer.js';
 import { acmeApiSymbols, CPU, fixtureDatasets, GOROUTINE, MEM, shuffled, uuid, WALL } from './fixture.js';
@@ -168,6 +169,23 @@ describe('determinism', () => {
     changed[1]!.rows[0]!.timeNanos += 1n;
     const d = await encodeBlock(HEADER, changed);
     expect(Buffer.from(d.bytes).equals(Buffer.from(a.bytes))).toBe(false);
+  });
+});
+
+describe('canonical samples', () => {
+  it('passes canonical input through untouched, and sorts and sums the rest', () => {
+    const ids = Uint32Array.of(1, 4, 9);
+    const values = Float64Array.of(3, 2, 1);
+    const [i, v] = canonicalSamples(ids, values);
+    expect(i).toBe(ids);
+    expect(v).toBe(values);
+    const [i2, v2] = canonicalSamples(Uint32Array.of(9, 1, 4, 1, 9), Float64Array.of(1, 2, 3, 4, 5));
+    expect(Array.from(i2)).toEqual([1, 4, 9]);
+    expect(Array.from(v2)).toEqual([6, 3, 6]);
+    // A repeated id is not canonical even when the ids do not decrease.
+    const [i3, v3] = canonicalSamples(Uint32Array.of(2, 2), Float64Array.of(0.5, 0.25));
+    expect(Array.from(i3)).toEqual([2]);
+    expect(Array.from(v3)).toEqual([0.75]);
   });
 });
 

@@ -1,7 +1,11 @@
+import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
 import { describe, expect, it } from 'vitest';
+import { crc32c } from '../../../src/profiles/block/crc32c.js';
 import { BlockFormatError } from '../../../src/profiles/block/errors.js';
 import { decodeFooter, encodeFooter } from '../../../src/profiles/block/footer.js';
 import type { ProfileRow } from '../../../src/profiles/block/model.js';
+import { openProfilesTable, PROFILES_SCHEMA, readRowGroup } from '../../../src/profiles/block/profiles.js';
+import { BlobWriter } from '../../../src/profiles/block/samples.js';
 import { BlockReader } from '../../../src/profiles/block/reader.js';
 import { decodeSeriesIndex, decodeSymbols, encodeSeriesIndex, encodeSymbols } from '../../../src/profiles/block/sections.js';
 import { encodeBlock } from '../../../src/profiles/block/writer.js';
@@ -183,6 +187,108 @@ describe('section checks', () => {
     bad[end - 1] = 0;
     const r = await BlockReader.open(await bucketWith(bad), KEY);
     await expect(drain(r.rows(0))).rejects.toThrow(/profiles table footer CRC-32C mismatch/);
+  });
+});
+
+/** Varint bytes of small non-negative integers (test data only). */
+const varints = (...v: number[]): number[] =>
+  v.flatMap((x) => {
+    const out: number[] = [];
+    for (; x > 0x7f; x = Math.floor(x / 128)) out.push((x % 128) | 0x80);
+    out.push(x);
+    return out;
+  });
+const idsBlob = (...deltas: number[]) => Uint8Array.from(varints(...deltas));
+const f64Blob = (...v: number[]) => Uint8Array.from([0, ...new Uint8Array(Float64Array.from(v).buffer)]);
+const zigzagBlob = (...z: number[]) => Uint8Array.from([1, ...varints(...z)]);
+
+/**
+ * Writes a one-row profiles table with the given sample blobs and a valid
+ * checksummed layout (so only the reader's content checks stand in the way),
+ * then reads it back.
+ */
+async function readSamples(ids: Uint8Array, values: Uint8Array, stacktraceCount = 10): Promise<ProfileRow[]> {
+  const writer = new ByteWriter();
+  const pw = new ParquetWriter({ writer, schema: PROFILES_SCHEMA, codec: 'SNAPPY' });
+  const offset = writer.offset;
+  await pw.write({
+    columnData: [
+      { name: 'series_index', data: Uint32Array.of(0) },
+      { name: 'profile_id', data: [new Uint8Array(16)] },
+      { name: 'time_nanos', data: BigInt64Array.of(1n) },
+      { name: 'duration_nanos', data: BigInt64Array.of(0n) },
+      { name: 'period', data: BigInt64Array.of(0n) },
+      { name: 'total_value', data: Float64Array.of(0) },
+      { name: 'stacktrace_ids', data: [ids], encoding: 'PLAIN' },
+      { name: 'stacktrace_values', data: [values], encoding: 'PLAIN' },
+    ],
+    rowGroupSize: 1,
+  });
+  const size = writer.offset - offset;
+  const footerOffset = writer.offset;
+  await pw.finish();
+  const bytes = writer.getBytes().slice();
+  const layout = {
+    rowGroups: [{ offset, size, rows: 1, crc32c: crc32c(bytes.subarray(offset, offset + size)) }],
+    footerOffset,
+    footerCrc32c: crc32c(bytes.subarray(footerOffset)),
+    stacktraceCount,
+  };
+  const read = async (o: number, l: number) => bytes.subarray(o, o + l);
+  const info = await openProfilesTable(read, bytes.length, layout, 1);
+  return readRowGroup(read, info, 0, 0, { series: 0, time: -(2n ** 63n) });
+}
+
+describe('sample blob checks', () => {
+  it('decodes delta-coded ids and both value forms', async () => {
+    const [row] = await readSamples(idsBlob(2, 3, 4), zigzagBlob(3, 4, 1));
+    expect(Array.from(row!.stacktraceIds)).toEqual([2, 5, 9]);
+    expect(Array.from(row!.values)).toEqual([-2, 2, -1]);
+    const [f] = await readSamples(idsBlob(0, 1), f64Blob(1.5, -0));
+    expect(Array.from(f!.values)).toEqual([1.5, -0]);
+    expect(Object.is(f!.values[1], -0)).toBe(true);
+  });
+
+  it('round-trips values exactly, picking the zigzag form only for integers below 2^52', async () => {
+    const blobs = new BlobWriter();
+    const cases: [number[], number][] = [
+      [[0, 1, -1, 10_000_000, 2 ** 52 - 1, -(2 ** 52 - 1)], 1],
+      [[2 ** 52], 0],
+      [[2 ** 60, 3], 0],
+      [[0.1, 3], 0],
+      [[-0, 3], 0],
+      [[], 1],
+    ];
+    for (const [values, tag] of cases) {
+      const blob = blobs.values(Float64Array.from(values));
+      expect(blob[0], String(values)).toBe(tag);
+      const ids = Uint32Array.from(values, (_, i) => i);
+      const [row] = await readSamples(blobs.ids(ids), blob, Math.max(1, values.length));
+      expect(Array.from(row!.values).map((v) => (Object.is(v, -0) ? '-0' : v))).toEqual(values.map((v) => (Object.is(v, -0) ? '-0' : v)));
+      expect(Array.from(row!.stacktraceIds)).toEqual(Array.from(ids));
+    }
+  });
+
+  it('rejects blobs that checksum fine but break the sample invariants', async () => {
+    const cases: [Uint8Array, Uint8Array, RegExp][] = [
+      [idsBlob(2, 0), zigzagBlob(1, 1), /stack trace ids not strictly increasing after 2/],
+      [idsBlob(9, 1), zigzagBlob(1, 1), /stack trace id 10 out of range \(10 stack traces\)/],
+      [idsBlob(1, 2 ** 40), zigzagBlob(1, 1), /stack trace id 1099511627777 out of range/],
+      [Uint8Array.of(...varints(2 ** 53 + 2)), zigzagBlob(1), /stack trace id delta is not a varint below 2\^53/],
+      [Uint8Array.of(0x01, 0x80), zigzagBlob(1, 1), /stacktrace_ids blob ends inside a varint/],
+      [idsBlob(1, 2), zigzagBlob(1), /differ in length \(2, 1\)/],
+      [idsBlob(1), f64Blob(NaN), /stack trace value NaN is not finite/],
+      [idsBlob(1), Uint8Array.of(7, 1), /stacktrace_values blob is malformed/],
+      [idsBlob(1), f64Blob(1).subarray(0, 8), /stacktrace_values blob is malformed/],
+      [idsBlob(1), new Uint8Array(0), /stacktrace_values blob is malformed/],
+      [idsBlob(1), Uint8Array.of(1, 0x80), /stacktrace_values blob is malformed/],
+      [idsBlob(1), Uint8Array.of(1, ...varints(2 ** 53)), /stack trace value is not a varint below 2\^53/],
+    ];
+    for (const [ids, values, message] of cases) {
+      const err = await thrown(() => readSamples(ids, values));
+      expect(err, String(message)).toBeInstanceOf(BlockFormatError);
+      expect((err as Error).message).toMatch(message);
+    }
   });
 });
 

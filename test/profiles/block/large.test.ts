@@ -67,7 +67,10 @@ describe('large dataset', () => {
           row.seriesIndex !== s ||
           row.timeNanos !== BASE + BigInt(k) * 15_000_000_000n + BigInt(s) ||
           row.totalValue !== 3 * k + s ||
-          new DataView(row.profileId.buffer, row.profileId.byteOffset).getUint32(12) !== s * PER_SERIES + k
+          new DataView(row.profileId.buffer, row.profileId.byteOffset).getUint32(12) !== s * PER_SERIES + k ||
+          // Samples of every row: rows share one buffer per row group, so a wrong offset shows here.
+          row.stacktraceIds.join() !== `${k % 7},${7 + (k % 5)},${20 + (s % 3)}` ||
+          row.values.join() !== `${k},${k},${s}`
         ) {
           expect({ i, row }).toBe('row in order with the generated values');
         }
