@@ -67,41 +67,61 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
   }
 
   // Group samples by their string sample labels (most profiles have none).
+  // Whether a label key becomes a series label is decided once per string index.
+  const keyName: (string | null | undefined)[] = [];
+  const seriesKey = (k: number): string | null => {
+    let name = keyName[k];
+    if (name === undefined) {
+      const n = p.strings[k]!.replaceAll('.', '_');
+      name = SAMPLE_ONLY_LABELS.has(n) || baseNames.has(n) || n.startsWith('__') || !LABEL_NAME.test(n) ? null : n;
+      keyName[k] = name;
+    }
+    return name;
+  };
+  // A group key lists (key index, value index) pairs, sorted by key name; the
+  // first value of a repeated key wins.
   const keyOf = (i: number): string => {
     const start = p.sampleLabelStart[i]!;
     const end = p.sampleLabelStart[i + 1]!;
-    if (start === end) return '';
-    const parts: string[] = [];
-    const seen = new Set<string>();
+    let parts: [string, number, number][] | undefined;
     for (let k = start; k < end; k++) {
-      if (p.labelStr[k] === 0) continue; // numeric label
-      const key = p.strings[p.labelKey[k]!]!.replaceAll('.', '_');
-      if (SAMPLE_ONLY_LABELS.has(key) || baseNames.has(key) || key.startsWith('__') || !LABEL_NAME.test(key) || seen.has(key)) continue;
-      seen.add(key);
-      parts.push(`${key}\u0000${p.strings[p.labelStr[k]!]!}`);
+      const value = p.labelStr[k]!;
+      if (value === 0) continue; // numeric label
+      const key = p.labelKey[k]!;
+      const name = seriesKey(key);
+      if (name === null || parts?.some(([n]) => n === name)) continue;
+      (parts ??= []).push([name, key, value]);
     }
-    return parts.sort().join('\u0001');
+    if (!parts) return '';
+    if (parts.length > 1) parts.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return parts.map(([, key, value]) => `${key}:${value}`).join(',');
   };
   const byKey = new Map<string, number[]>();
-  let allUnlabelled = true;
-  for (let i = 0; i < p.sampleCount && allUnlabelled; i++) if (keyOf(i) !== '') allUnlabelled = false;
-  if (allUnlabelled) {
-    byKey.set('', Array.from({ length: p.sampleCount }, (_, i) => i));
-  } else {
-    for (let i = 0; i < p.sampleCount; i++) {
-      const key = keyOf(i);
-      let list = byKey.get(key);
-      if (!list) byKey.set(key, (list = []));
-      list.push(i);
-    }
+  for (let i = 0; i < p.sampleCount; i++) {
+    const key = keyOf(i);
+    let list = byKey.get(key);
+    if (!list) byKey.set(key, (list = []));
+    list.push(i);
   }
   // A profile without samples still records that it was received.
   if (byKey.size === 0) byKey.set('', []);
 
-  const keys = [...byKey.keys()].sort();
-  const groups = keys.map((k) => Uint32Array.from(byKey.get(k)!));
-  const labels = keys.map((key) => {
-    const sampleLabels: [string, string][] = key === '' ? [] : key.split('\u0001').map((kv) => kv.split('\u0000') as [string, string]);
+  // Keys hold string indexes; a string table may repeat a string, so merge
+  // groups by their label text, then order them by it (independent of sample order).
+  const byText = new Map<string, { labels: [string, string][]; text: string; samples: number[] }>();
+  for (const [key, samples] of byKey) {
+    const labels: [string, string][] = key === '' ? [] : key.split(',').map((kv) => {
+      const [k, v] = kv.split(':');
+      return [seriesKey(Number(k))!, p.strings[Number(v)]!];
+    });
+    const text = labels.map(([n, v]) => `${n}\u0000${v}`).join('\u0001');
+    const seen = byText.get(text);
+    if (seen) seen.samples.push(...samples);
+    else byText.set(text, { labels, text, samples });
+  }
+  const entries = [...byText.values()].sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+  const groups = entries.map((e) => Uint32Array.from(e.samples));
+  const labels = entries.map(({ labels: sampleLabels }) => {
     // Labels derived from the profile type win over request labels of the same name.
     const kept = base.filter(([n]) => !DERIVED_LABELS.has(n));
     return typeLabels.map((tl) => [...kept, ...sampleLabels, ...tl].sort(compareLabel) as Labels);

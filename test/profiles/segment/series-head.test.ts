@@ -120,3 +120,20 @@ describe('DatasetHead', () => {
     expect(s.functionName).toHaveLength(2);
   });
 });
+
+describe('planSeries with a repeated string in the string table', () => {
+  it('puts samples whose label values are equal strings at different indexes in one group', () => {
+    const p = buildProfile({
+      sampleTypes: [['cpu', 'nanoseconds']],
+      samples: [
+        { stack: ['f'], values: [1], labels: { endpoint: '/a' } },
+        { stack: ['g'], values: [2], labels: { endpoint: '/a' } },
+      ],
+    });
+    // Make the second sample's value point at a second copy of "/a".
+    p.strings.push('/a');
+    p.labelStr[1] = p.strings.length - 1;
+    const plan = planSeries(p, base);
+    expect(plan.groups.map((g) => [...g])).toEqual([[0, 1]]);
+  });
+});
