@@ -25,7 +25,7 @@ interface Case {
 
 const cases: Case[] = [
   { name: 'Go CPU profile (realistic)', file: 'go-cpu.pb.gz', concurrency: 2048 },
-  { name: 'large synthetic profile', file: 'synthetic-large.pb.gz', concurrency: 12 },
+  { name: 'large synthetic profile', file: 'synthetic-large.pb.gz', concurrency: 24 },
 ];
 
 function anchor(gz: Buffer): { perSec: number } {
