@@ -59,7 +59,8 @@ function isMissing(err: unknown): boolean {
   return c === 'ENOENT' || c === 'ENOTDIR' || c === 'EISDIR';
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** fsyncs a directory, so entries created or renamed in it survive a power loss. */
+export async function fsyncDir(dir: string): Promise<void> {
   const h = await open(dir, 'r');
   try {
     await h.sync();

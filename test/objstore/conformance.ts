@@ -14,6 +14,12 @@ export interface ServerQuirks {
    * reset; real S3 answers 416, which S3Bucket maps to an empty result.
    */
   rangeOnEmptyObject?: boolean;
+  /**
+   * False when concurrent PUTs of one key can leave a mix of them. s3rver
+   * streams each PUT into the same file, so racing PUTs interleave; S3 and the
+   * filesystem bucket (temp file + rename) keep exactly one of them.
+   */
+  atomicConcurrentPuts?: boolean;
 }
 
 /** Deterministic non-trivial bytes: position i holds (i * 31 + 7) mod 256. */
@@ -70,7 +76,8 @@ export function bucketConformance(name: string, factory: BucketFactory, quirks: 
       expect(await b.list('')).toEqual([{ key: 'k', size: 3 }]);
     });
 
-    it('keeps one intact version under concurrent puts of one key', async () => {
+    if (quirks.atomicConcurrentPuts === false) console.log(`${name}: skipping the concurrent-puts check: this server interleaves racing PUTs of one key`);
+    it.skipIf(quirks.atomicConcurrentPuts === false)('keeps one intact version under concurrent puts of one key', async () => {
       const b = await fresh();
       const versions = [1, 2, 3, 4].map((v) => new Uint8Array(200_000 + v).fill(v));
       await Promise.all(versions.map((v) => b.put('race', v)));

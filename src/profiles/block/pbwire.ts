@@ -5,6 +5,8 @@
 // message (fields in number order, packed repeated scalars, empty ones left
 // out), so block.v1.Symbols in the .proto still documents the section.
 
+import { ByteWriter } from './byte-writer.js';
+
 const WIRE_VARINT = 0;
 const WIRE_I64 = 1;
 const WIRE_LEN = 2;
@@ -18,43 +20,9 @@ const CHUNK = 4096;
 
 const utf8 = new TextEncoder();
 
-export class ProtoWriter {
-  private buf: Uint8Array;
-  private pos = 0;
-
+export class ProtoWriter extends ByteWriter {
   constructor(initial = 1 << 16) {
-    this.buf = new Uint8Array(initial);
-  }
-
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const grown = new Uint8Array(size);
-    grown.set(this.buf.subarray(0, this.pos));
-    this.buf = grown;
-  }
-
-  /** A varint of a non-negative integer below 2^64 (exact for any integral double). */
-  private varint(v: number): void {
-    const b = this.buf;
-    let p = this.pos;
-    if (v < TWO_32) {
-      v >>>= 0;
-      while (v > 0x7f) {
-        b[p++] = (v & 0x7f) | 0x80;
-        v >>>= 7;
-      }
-      b[p++] = v;
-    } else {
-      // Above 2^32 bit operations truncate; division by 128 is exact for integral doubles.
-      while (v > 0x7f) {
-        b[p++] = (v % 128) | 0x80;
-        v = Math.floor(v / 128);
-      }
-      b[p++] = v;
-    }
-    this.pos = p;
+    super(initial);
   }
 
   /** The 10-byte two's-complement varint of a negative safe integer (int64 wire form). */

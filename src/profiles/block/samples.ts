@@ -12,45 +12,18 @@
 // integers (counts, nanoseconds): 1–4 bytes instead of 4 and 8, which also
 // halves the bytes Snappy has to compress.
 
+import { ByteWriter } from './byte-writer.js';
+
 export const VALUES_F64 = 0;
 export const VALUES_ZIGZAG = 1;
 
 /** Integers below this magnitude zigzag to at most 2^53 (exact in a double). */
 const ZIGZAG_LIMIT = 2 ** 52;
-const TWO_32 = 0x1_0000_0000;
 
-/** Byte buffer reused across rows; `take` copies out what was written. */
-export class BlobWriter {
-  private buf = new Uint8Array(1 << 12);
-  private pos = 0;
-
-  private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < this.pos + n) size *= 2;
-    const grown = new Uint8Array(size);
-    grown.set(this.buf.subarray(0, this.pos));
-    this.buf = grown;
-  }
-
-  /** Varint of a non-negative integer ≤ 2^53. */
-  private varint(v: number): void {
-    const b = this.buf;
-    let p = this.pos;
-    if (v < TWO_32) {
-      while (v > 0x7f) {
-        b[p++] = (v & 0x7f) | 0x80;
-        v >>>= 7;
-      }
-    } else {
-      // Bit operations truncate to 32 bits; division by 128 is exact here.
-      while (v > 0x7f) {
-        b[p++] = (v % 128) | 0x80;
-        v = Math.floor(v / 128);
-      }
-    }
-    b[p++] = v;
-    this.pos = p;
+/** Byte buffer reused across rows; each call copies out what it wrote. */
+export class BlobWriter extends ByteWriter {
+  constructor() {
+    super(1 << 12);
   }
 
   /** Ids that are strictly ascending (canonical samples). */

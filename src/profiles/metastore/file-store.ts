@@ -3,6 +3,7 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { RecordLog, type LogLogger } from './log.js';
 import { decodeChange, encodeChange, type MetastoreStore, type StateChange } from './store.js';
+import { fsyncDir } from '../../objstore/filesystem.js';
 
 export const LOG_FILE = 'metastore.log';
 export const LOCK_FILE = 'LOCK';
@@ -17,15 +18,6 @@ export class StoreLockedError extends Error {
 
 // Directories open in this process; two writers on one log would interleave frames.
 const openDirs = new Set<string>();
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 async function pidAlive(pid: number): Promise<boolean> {
   try {

@@ -11,6 +11,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { crc32c } from '../block/crc32c.js';
 import { StoreUnavailableError } from './store.js';
+import { fsyncDir } from '../../objstore/filesystem.js';
 
 export const FRAME_HEADER_BYTES = 8;
 /** Upper bound on one payload; a larger length in a header means the header is garbage. */
@@ -109,15 +110,6 @@ const defaultLogger: LogLogger = {
   warn: (obj, msg) => process.stderr.write(`${JSON.stringify({ level: 'warn', msg, ...obj })}\n`),
   info: () => {},
 };
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
 export class RecordLog {
   readonly path: string;

@@ -69,6 +69,8 @@ const EGROUP = 4;
 const I32 = 5;
 
 
+// Growable columns. One class per element type (not one generic class) so that
+// every push() call site sees a single typed-array shape and stays monomorphic.
 class F64 {
   a: Float64Array;
   n = 0;

@@ -7,6 +7,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { monotonicFactory } from 'ulid';
+import type { Config } from '../../config/config.js';
 import type { BlockMeta } from '../../gen/metastore/v1/types_pb.js';
 import type { Bucket } from '../../objstore/bucket.js';
 import type { Labels } from '../block/model.js';
@@ -23,23 +24,10 @@ export interface BlockRegistrar {
   addBlock(meta: BlockMeta): Promise<void>;
 }
 
-export interface SegmentWriterOptions {
-  segmentDuration: number;
-  instanceId: string;
-  uploadMaxRetries: number;
-  uploadTimeout: number;
-  validation: {
-    maxProfileSizeBytes: number;
-    maxProfileStacktraceSamples: number;
-    maxProfileStacktraceSampleLabels: number;
-    maxProfileStacktraceDepth: number;
-    maxProfileSymbolValueLength: number;
-    maxProfileStrings: number;
-    maxProfileLocations: number;
-    rejectOlderThan: number;
-    rejectNewerThan: number;
-  };
-}
+export type SegmentWriterOptions = Config['segmentWriter'] & {
+  /** maxProfileSizeBytes must be non-zero here (the server applies the hard cap for 0). */
+  validation: Config['validation'];
+};
 
 /** One profile to store, as the distributor hands it over. */
 export interface ProfileInput {
