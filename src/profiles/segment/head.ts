@@ -4,7 +4,7 @@
 
 import { type DatasetContent, type Labels, type ProfileRow, emptySymbols } from '../block/model.js';
 import type { DecodedProfile } from '../pprof/profile.js';
-import { HASH_SEED, HashIndex, mix } from './hash-index.js';
+import { HASH_SEED, HashIndex, mix, mix32 } from './hash-index.js';
 import type { SeriesPlan } from './series.js';
 
 export interface RowMeta {
@@ -182,11 +182,10 @@ export class DatasetHead {
       return (mapMap[i] = v);
     };
 
-    const locMap = new Int32Array(p.locationAddress.length).fill(-1);
+    // Every location of the profile, in one pass (profiles list only the locations they use).
+    const locMap = new Int32Array(p.locationAddress.length);
     const lineFns: number[] = [];
-    const location = (j: number): number => {
-      let v = locMap[j]!;
-      if (v >= 0) return v;
+    for (let j = 0; j < locMap.length; j++) {
       const m = p.locationMapping[j]! < 0 ? 0 : mapping(p.locationMapping[j]!) + 1;
       const address = p.locationAddress[j]!;
       const lineStart = p.locationLineStart[j]!;
@@ -198,6 +197,7 @@ export class DatasetHead {
         lineFns.push(f);
         h = mix(mix(h, f), p.lineNumber[lineStart + k]!);
       }
+      let v: number;
       for (v = this.locations.first(h); v >= 0; v = this.locations.following(v)) {
         if (s.locationMapping[v] !== m || s.locationAddress[v] !== address) continue;
         const from = v === 0 ? 0 : s.locationLineEnd[v - 1]!;
@@ -220,33 +220,34 @@ export class DatasetHead {
         this.locations.add(h, v);
         this.bytes += 48 + lineCount * 16;
       }
-      return (locMap[j] = v);
-    };
+      locMap[j] = v;
+    }
 
+    // Stack traces: location ids are below 2^32, so one multiply per frame hashes them.
     const out = new Uint32Array(p.sampleCount);
-    const stack: number[] = [];
+    const starts = p.sampleLocationStart;
+    const frames = p.sampleLocations;
+    const ends = s.stacktraceEnd;
+    const stored = s.stacktraceLocations;
     for (let i = 0; i < p.sampleCount; i++) {
-      stack.length = 0;
-      let h = HASH_SEED;
-      for (let k = p.sampleLocationStart[i]!; k < p.sampleLocationStart[i + 1]!; k++) {
-        const l = location(p.sampleLocations[k]!);
-        stack.push(l);
-        h = mix(h, l);
-      }
+      const a = starts[i]!;
+      const b = starts[i + 1]!;
+      let h = HASH_SEED ^ (b - a);
+      for (let k = a; k < b; k++) h = mix32(h, locMap[frames[k]!]!);
       let id: number;
       for (id = this.stacktraces.first(h); id >= 0; id = this.stacktraces.following(id)) {
-        const from = id === 0 ? 0 : s.stacktraceEnd[id - 1]!;
-        if (s.stacktraceEnd[id]! - from !== stack.length) continue;
+        const from = id === 0 ? 0 : ends[id - 1]!;
+        if (ends[id]! - from !== b - a) continue;
         let k = 0;
-        while (k < stack.length && s.stacktraceLocations[from + k] === stack[k]) k++;
-        if (k === stack.length) break;
+        while (k < b - a && stored[from + k] === locMap[frames[a + k]!]) k++;
+        if (k === b - a) break;
       }
       if (id < 0) {
-        id = s.stacktraceEnd.length;
-        for (const l of stack) s.stacktraceLocations.push(l);
-        s.stacktraceEnd.push(s.stacktraceLocations.length);
+        id = ends.length;
+        for (let k = a; k < b; k++) stored.push(locMap[frames[k]!]!);
+        ends.push(stored.length);
         this.stacktraces.add(h, id);
-        this.bytes += 32 + stack.length * 8;
+        this.bytes += 32 + (b - a) * 8;
       }
       out[i] = id;
     }
