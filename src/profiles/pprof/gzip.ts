@@ -31,24 +31,35 @@ function checkMax(maxBytes: number): void {
   }
 }
 
+/** Inputs up to this size are inflated synchronously (see gunzipBounded). */
+const SYNC_GUNZIP_MAX_INPUT = 64 * 1024;
+
 /**
  * Gunzips buf, failing with DecompressedTooLargeError as soon as the output
  * passes maxBytes, and with GzipError on corrupt data. Concatenated gzip
  * members are joined, as gzip(1) and Go's gzip.Reader do.
  */
+
 export function gunzipBounded(buf: Uint8Array, maxBytes: number): Promise<Uint8Array> {
   checkMax(maxBytes);
+  const fail = (err: Error): Error =>
+    (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? new DecompressedTooLargeError(maxBytes) : new GzipError(`invalid gzip data: ${err.message}`);
+  // Small bodies (most SDK pushes) inflate in well under a millisecond: the
+  // asynchronous path's stream and thread-pool hop would cost more than that.
+  if (buf.length <= SYNC_GUNZIP_MAX_INPUT) {
+    try {
+      const out = zlib.gunzipSync(buf, { maxOutputLength: maxBytes });
+      return Promise.resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+    } catch (err) {
+      return Promise.reject(fail(err as Error));
+    }
+  }
   // zlib's maxOutputLength is checked per output chunk (16 KiB), so a bomb
   // stops within one chunk of the limit; the work runs off the main thread.
   return new Promise((resolve, reject) => {
     zlib.gunzip(buf, { maxOutputLength: maxBytes }, (err, out) => {
-      if (err === null) {
-        resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
-        return;
-      }
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ERR_BUFFER_TOO_LARGE') reject(new DecompressedTooLargeError(maxBytes));
-      else reject(new GzipError(`invalid gzip data: ${err.message}`));
+      if (err === null) resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+      else reject(fail(err));
     });
   });
 }

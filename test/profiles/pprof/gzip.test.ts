@@ -27,6 +27,14 @@ async function zeroBomb(total: number): Promise<Buffer> {
 }
 
 describe('gzip', () => {
+  it('stops a bomb small enough for the synchronous path (under 64 KiB gzipped) at the limit', async () => {
+    const bomb = gzipSync(new Uint8Array(40 * 1024 * 1024), { level: 9 });
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    await expect(gunzipBounded(bomb, 1024 * 1024)).rejects.toThrow(DecompressedTooLargeError);
+    await expect(gunzipBounded(bomb.subarray(0, bomb.length - 9), 64 * 1024 * 1024)).rejects.toThrow(GzipError);
+    expect((await gunzipBounded(bomb, 64 * 1024 * 1024)).length).toBe(40 * 1024 * 1024);
+  });
+
   const text = Buffer.from('pprof bytes '.repeat(1000));
 
   it('detects the gzip magic', () => {
