@@ -7,7 +7,7 @@ import { FilesystemBucket } from '../objstore/filesystem.js';
 import { BlockReader } from '../profiles/block/reader.js';
 import { createIndexClient } from '../profiles/metastore/index-service.js';
 
-export const BLOCKS_HELP = `Usage:
+const BLOCKS_HELP = `Usage:
   kiln blocks list [-address=http://localhost:4040] [-tenant=T] [-shard=N] [-level=N]
   kiln blocks inspect <path/to/block.bin>
 `;

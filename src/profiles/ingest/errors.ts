@@ -1,15 +1,6 @@
 // The one error type the ingest parsers throw. The HTTP handler turns it into
 // a response with `status` and `message`; `reason` labels the discard metric.
 
-/** Discard reasons used by the ingest parsers (snake_case, metric label values). */
-export type IngestDiscardReason =
-  | 'malformed_profile'
-  | 'invalid_labels'
-  | 'invalid_request'
-  | 'profile_size_limit'
-  | 'unsupported_format'
-  | 'unsupported_client';
-
 export class IngestError extends Error {
   constructor(
     readonly status: number,

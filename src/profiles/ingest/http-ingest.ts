@@ -19,7 +19,7 @@ export interface HttpIngestOptions {
 }
 
 /** Reads the body, refusing more than `max` bytes (413) and a broken stream (408). */
-export async function readBody(req: Req, max: number): Promise<Uint8Array> {
+async function readBody(req: Req, max: number): Promise<Uint8Array> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > max) {
     throw new IngestError(413, `request body too large: ${declared} bytes, limit ${max} (err-kiln-distributor-max-write-message-size)`, 'request_size_limit');
@@ -41,7 +41,7 @@ export async function readBody(req: Req, max: number): Promise<Uint8Array> {
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
-export function sendError(req: Req, res: Res, err: IngestError & { retryAfterSeconds?: number }): void {
+function sendError(req: Req, res: Res, err: IngestError & { retryAfterSeconds?: number }): void {
   if (res.headersSent) return;
   const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
   if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds);

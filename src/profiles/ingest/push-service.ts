@@ -16,7 +16,7 @@ const CODES: Record<number, Code> = {
   503: Code.Unavailable,
 };
 
-export function toConnectError(err: IngestError): ConnectError {
+function toConnectError(err: IngestError): ConnectError {
   return new ConnectError(err.message, CODES[err.status] ?? Code.Internal);
 }
 
