@@ -98,4 +98,9 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-process.exit(await main(process.argv.slice(2)));
+process.exit(
+  await main(process.argv.slice(2)).catch((e: Error) => {
+    process.stderr.write(`error: ${e.message}\n`);
+    return 1;
+  }),
+);
