@@ -12,42 +12,69 @@ import { type TenancyOptions, resolveTenant } from './tenant.js';
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 type Res = http.ServerResponse | http2.Http2ServerResponse;
 
+/** How much of a rejected request body is read and discarded before the connection is closed. */
+const DRAIN_LIMIT = 16 * 1024 * 1024;
+
 export interface HttpIngestOptions {
   tenancy: TenancyOptions;
   maxRecvMsgSize: number;
   maxProfileSizeBytes: number;
 }
 
-/** Reads the body, refusing more than `max` bytes (413) and a broken stream (408). */
-async function readBody(req: Req, max: number): Promise<Uint8Array> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > max) {
-    throw new IngestError(413, `request body too large: ${declared} bytes, limit ${max} (err-kiln-distributor-max-write-message-size)`, 'request_size_limit');
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
+/**
+ * Reads the body, refusing more than `max` bytes (413) and a broken stream (408).
+ * A refused body goes on being read and discarded, up to DRAIN_LIMIT, as Go's
+ * net/http does: the client can finish sending and read the answer, and the
+ * connection stays usable. Past that the connection is closed. (Leaving a body
+ * unread on an open keep-alive connection would hang the client that reuses it.)
+ */
+function readBody(req: Req, max: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const refuse = (message: string) => {
+      settled = true;
+      chunks.length = 0;
+      reject(new IngestError(413, `${message} (err-kiln-distributor-max-write-message-size)`, 'request_size_limit'));
+      req.removeListener('data', onData);
+      let drained = 0;
+      req.on('data', (chunk: Buffer) => {
+        drained += chunk.length;
+        if (drained > DRAIN_LIMIT) req.socket?.destroy();
+      });
+      req.resume();
+    };
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > max) {
-        throw new IngestError(413, `request body too large: more than ${max} bytes (err-kiln-distributor-max-write-message-size)`, 'request_size_limit');
-      }
-      chunks.push(chunk);
+      if (size > max) refuse(`request body too large: more than ${max} bytes`);
+      else chunks.push(chunk);
+    };
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > max) {
+      refuse(`request body too large: ${declared} bytes, limit ${max}`);
+      return;
     }
-  } catch (e) {
-    if (e instanceof IngestError) throw e;
-    throw new IngestError(408, `error reading request body: ${(e as Error).message}`, 'request_read_error');
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    req.on('data', onData);
+    req.once('end', () => {
+      if (settled) return;
+      settled = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    const broken = (e?: Error) => {
+      if (settled) return;
+      settled = true;
+      reject(new IngestError(408, `error reading request body: ${e?.message ?? 'connection closed before the body ended'}`, 'request_read_error'));
+    };
+    req.once('error', broken);
+    req.once('close', () => broken());
+  });
 }
 
-function sendError(req: Req, res: Res, err: IngestError & { retryAfterSeconds?: number }): void {
+function sendError(res: Res, err: IngestError & { retryAfterSeconds?: number }): void {
   if (res.headersSent) return;
   const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
   if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds);
-  // The rest of an over-size body was never read, so this HTTP/1.1 connection cannot
-  // carry another request: `Connection: close` makes Node close it after the response.
-  if (!req.readableEnded && req.httpVersionMajor === 1) headers.connection = 'close';
   res.writeHead(err.status, headers);
   res.end(`${err.message}\n`);
 }
@@ -85,7 +112,7 @@ export function createIngestHandler(distributor: Distributor, opts: HttpIngestOp
       await distributor.push(tenant, series, BigInt(ingest.from.getTime()) * 1_000_000n);
       res.writeHead(200).end();
     } catch (e) {
-      sendError(req, res, e instanceof IngestError ? e : new IngestError(500, (e as Error).message, 'internal'));
+      sendError(res, e instanceof IngestError ? e : new IngestError(500, (e as Error).message, 'internal'));
     }
   };
 }
