@@ -14,7 +14,7 @@ import type { Labels } from '../block/model.js';
 import { segmentPath } from '../block/paths.js';
 import { encodeBlock } from '../block/writer.js';
 import { PprofDecodeError, PprofLimitError, decodePprof } from '../pprof/decode.js';
-import { maybeGunzip } from '../pprof/gzip.js';
+import { DecompressedTooLargeError, maybeGunzip } from '../pprof/gzip.js';
 import type { DecodedProfile } from '../pprof/profile.js';
 import { DatasetHead, type RowMeta } from './head.js';
 import { type SeriesPlan, planSeries } from './series.js';
@@ -176,13 +176,10 @@ export class SegmentWriter {
       raw = await maybeGunzip(input.profile, v.maxProfileSizeBytes);
     } catch (e) {
       const err = e as Error;
-      if (err.name === 'DecompressedTooLargeError') {
+      if (err instanceof DecompressedTooLargeError) {
         return reject(`the profile with labels '${labelsText(input.labels)}' exceeds the size limit (max_profile_size_byte, limit: ${v.maxProfileSizeBytes}) (err-kiln-profile-size-limit)`, 'profile_size_limit', 413);
       }
       return reject(`malformed profile: ${err.message}`, 'malformed_profile');
-    }
-    if (raw.length > v.maxProfileSizeBytes) {
-      reject(`the profile with labels '${labelsText(input.labels)}' exceeds the size limit (max_profile_size_byte, actual: ${raw.length}, limit: ${v.maxProfileSizeBytes}) (err-kiln-profile-size-limit)`, 'profile_size_limit', 413);
     }
     let profile: DecodedProfile;
     try {
