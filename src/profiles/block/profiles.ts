@@ -82,6 +82,66 @@ export function canonicalSamples(ids: Uint32Array, values: Float64Array): [Uint3
   return [outIds.subarray(0, m), outValues.subarray(0, m)];
 }
 
+/** The columns of one row group, as the Parquet writer takes them. Blobs are samples.ts encodings. */
+export interface RowGroupColumns {
+  series: Uint32Array;
+  profileIds: Uint8Array[];
+  time: BigInt64Array;
+  duration: BigInt64Array;
+  period: BigInt64Array;
+  total: Float64Array;
+  stacktraceIds: Uint8Array[];
+  stacktraceValues: Uint8Array[];
+}
+
+/** Empty columns with room for `n` rows. */
+export function allocRowGroup(n: number): RowGroupColumns {
+  return {
+    series: new Uint32Array(n),
+    profileIds: new Array<Uint8Array>(n),
+    time: new BigInt64Array(n),
+    duration: new BigInt64Array(n),
+    period: new BigInt64Array(n),
+    total: new Float64Array(n),
+    stacktraceIds: new Array<Uint8Array>(n),
+    stacktraceValues: new Array<Uint8Array>(n),
+  };
+}
+
+/** A Parquet writer for the profiles table, over any hyparquet-writer Writer. */
+export function profilesParquetWriter(writer: ByteWriter): ParquetWriter {
+  return new ParquetWriter({
+    writer,
+    schema: PROFILES_SCHEMA,
+    codec: 'SNAPPY',
+    // A constant: the writer's version string would make bytes depend on the dependency version.
+    createdBy: 'kiln block v1',
+  });
+}
+
+/**
+ * Writes the first `n` rows of `cols` as one row group. The one place that
+ * decides the column encodings, shared by encodeBlock and the streaming
+ * writer, so both give the same bytes for the same rows.
+ */
+export async function writeRowGroup(pw: ParquetWriter, cols: RowGroupColumns, n: number): Promise<void> {
+  const full = cols.series.length === n;
+  const typed = <T extends Uint32Array | BigInt64Array | Float64Array>(a: T): T => (full ? a : (a.subarray(0, n) as T));
+  const list = (a: Uint8Array[]): Uint8Array[] => (a.length === n ? a : a.slice(0, n));
+  const columnData: ColumnSource[] = [
+    { name: 'series_index', data: typed(cols.series) },
+    { name: 'profile_id', data: list(cols.profileIds) },
+    { name: 'time_nanos', data: typed(cols.time), encoding: 'DELTA_BINARY_PACKED' },
+    { name: 'duration_nanos', data: typed(cols.duration) },
+    { name: 'period', data: typed(cols.period) },
+    { name: 'total_value', data: typed(cols.total) },
+    // PLAIN and no statistics: a dictionary or min/max over whole blobs costs time and says nothing.
+    { name: 'stacktrace_ids', data: list(cols.stacktraceIds), encoding: 'PLAIN', statistics: false },
+    { name: 'stacktrace_values', data: list(cols.stacktraceValues), encoding: 'PLAIN', statistics: false },
+  ];
+  await pw.write({ columnData, rowGroupSize: n });
+}
+
 /**
  * Writes the rows `rows[order[0]], rows[order[1]], ...` with series indexes
  * mapped through `seriesMap`. Rows must already be validated.
@@ -93,51 +153,27 @@ export async function encodeProfilesTable(
   stacktraceCount: number,
 ): Promise<{ bytes: Uint8Array; layout: ProfilesLayout }> {
   const writer = new ByteWriter();
-  const pw = new ParquetWriter({
-    writer,
-    schema: PROFILES_SCHEMA,
-    codec: 'SNAPPY',
-    // A constant: the writer's version string would make bytes depend on the dependency version.
-    createdBy: 'kiln block v1',
-  });
+  const pw = profilesParquetWriter(writer);
   const groups: { offset: number; size: number; rows: number }[] = [];
   const blobs = new BlobWriter();
   for (let start = 0; start < order.length; start += ROW_GROUP_SIZE) {
     const n = Math.min(ROW_GROUP_SIZE, order.length - start);
-    const series = new Uint32Array(n);
-    const ids: Uint8Array[] = new Array(n);
-    const time = new BigInt64Array(n);
-    const duration = new BigInt64Array(n);
-    const period = new BigInt64Array(n);
-    const total = new Float64Array(n);
-    const stIds: Uint8Array[] = new Array(n);
-    const stValues: Uint8Array[] = new Array(n);
+    const cols = allocRowGroup(n);
     for (let i = 0; i < n; i++) {
       const r = rows[order[start + i]!]!;
-      series[i] = seriesMap[r.seriesIndex]!;
-      ids[i] = r.profileId;
-      time[i] = r.timeNanos;
-      duration[i] = r.durationNanos;
-      period[i] = r.period;
-      total[i] = r.totalValue;
+      cols.series[i] = seriesMap[r.seriesIndex]!;
+      cols.profileIds[i] = r.profileId;
+      cols.time[i] = r.timeNanos;
+      cols.duration[i] = r.durationNanos;
+      cols.period[i] = r.period;
+      cols.total[i] = r.totalValue;
       const [si, sv] = canonicalSamples(r.stacktraceIds, r.values);
-      stIds[i] = blobs.ids(si);
-      stValues[i] = blobs.values(sv);
+      cols.stacktraceIds[i] = blobs.ids(si);
+      cols.stacktraceValues[i] = blobs.values(sv);
     }
-    const columnData: ColumnSource[] = [
-      { name: 'series_index', data: series },
-      { name: 'profile_id', data: ids },
-      { name: 'time_nanos', data: time, encoding: 'DELTA_BINARY_PACKED' },
-      { name: 'duration_nanos', data: duration },
-      { name: 'period', data: period },
-      { name: 'total_value', data: total },
-      // PLAIN and no statistics: a dictionary or min/max over whole blobs costs time and says nothing.
-      { name: 'stacktrace_ids', data: stIds, encoding: 'PLAIN', statistics: false },
-      { name: 'stacktrace_values', data: stValues, encoding: 'PLAIN', statistics: false },
-    ];
     const offset = writer.offset;
     // One write per row group keeps the per-row blobs of only one group alive.
-    await pw.write({ columnData, rowGroupSize: n });
+    await writeRowGroup(pw, cols, n);
     groups.push({ offset, size: writer.offset - offset, rows: n });
   }
   const footerOffset = writer.offset;

@@ -40,7 +40,7 @@ function isInt64(v: unknown): v is bigint {
   return typeof v === 'bigint' && v >= INT64_MIN && v <= INT64_MAX;
 }
 
-function floorMs(ns: bigint): bigint {
+export function floorMs(ns: bigint): bigint {
   const q = ns / 1_000_000n;
   return ns < 0n && q * 1_000_000n !== ns ? q - 1n : q;
 }
@@ -159,13 +159,8 @@ async function encodeDataset(ds: DatasetContent): Promise<EncodedDataset> {
   };
 }
 
-/**
- * Encodes a block: datasets sorted by (tenant, name), each = profiles table ‖
- * series index ‖ symbols, then the metadata footer. Datasets without rows are
- * left out. The same content always gives the same bytes, whatever the order
- * of datasets, series, rows or samples in the input.
- */
-export async function encodeBlock(header: BlockHeader, datasets: readonly DatasetContent[]): Promise<{ bytes: Uint8Array; meta: BlockMeta }> {
+/** Checks a block header; returns the block's tenant ("" for a segment). */
+export function checkHeader(header: BlockHeader): string {
   if (typeof header.id !== 'string' || !ULID_RE.test(header.id)) fail('header', `id ${JSON.stringify(header.id)} is not a ULID`);
   if (!Number.isInteger(header.shard) || header.shard < 0 || header.shard > 0xffffffff) fail('header', `invalid shard ${header.shard}`);
   if (!Number.isInteger(header.compactionLevel) || header.compactionLevel < 0 || header.compactionLevel > 0xffffffff) {
@@ -175,6 +170,99 @@ export async function encodeBlock(header: BlockHeader, datasets: readonly Datase
   const tenant = header.tenant ?? '';
   if (header.compactionLevel === 0 && tenant !== '') fail('header', 'a level-0 segment holds many tenants; tenant must be empty');
   if (header.compactionLevel > 0 && tenant === '') fail('header', 'a compacted block needs its tenant');
+  return tenant;
+}
+
+/** What the footer records of one written dataset. */
+export interface DatasetSummary {
+  tenant: string;
+  name: string;
+  /** Sorted by compareStrings. */
+  profileTypes: string[];
+  /** Milliseconds. */
+  minTime: bigint;
+  maxTime: bigint;
+  /** Byte sizes of the profiles, series-index and symbols sections, in that order. */
+  sectionSizes: [number, number, number];
+}
+
+/** Sorted, distinct __profile_type__ values of a dataset's series. */
+export function profileTypesOf(series: readonly Labels[]): string[] {
+  const types = new Set<string>();
+  for (const set of series) {
+    const type = set.find(([k]) => k === PROFILE_TYPE_LABEL);
+    if (type !== undefined) types.add(type[1]);
+  }
+  return [...types].sort(compareStrings);
+}
+
+/**
+ * The block's metadata for datasets written back to back from offset 0 in
+ * the given order (size left 0). Shared by encodeBlock and the streaming
+ * writer, so both give the same footer.
+ */
+export function assembleBlockMeta(header: BlockHeader, datasets: readonly DatasetSummary[]): BlockMeta {
+  const tenant = checkHeader(header);
+  // created_by first, as Pyroscope's segment writer puts it at index 1.
+  const st = new StringTable();
+  const createdBy = st.intern(header.createdBy);
+  const tenantIdx = st.intern(tenant);
+  const metas: Dataset[] = [];
+  let offset = 0;
+  let minTime = 0n;
+  let maxTime = 0n;
+  for (const e of datasets) {
+    const toc: bigint[] = [];
+    const start = offset;
+    for (const size of e.sectionSizes) {
+      toc.push(BigInt(offset));
+      offset += size;
+    }
+    const dsTenant = st.intern(e.tenant);
+    const name = st.intern(e.name);
+    const svc = st.intern(SERVICE_NAME_LABEL);
+    const pt = st.intern(PROFILE_TYPE_LABEL);
+    const labels: number[] = [];
+    for (const t of e.profileTypes) labels.push(2, svc, name, pt, st.intern(t));
+    metas.push(
+      create(DatasetSchema, {
+        format: 0,
+        tenant: dsTenant,
+        name,
+        minTime: e.minTime,
+        maxTime: e.maxTime,
+        tableOfContents: toc,
+        size: BigInt(offset - start),
+        labels,
+      }),
+    );
+    if (metas.length === 1 || e.minTime < minTime) minTime = e.minTime;
+    if (metas.length === 1 || e.maxTime > maxTime) maxTime = e.maxTime;
+  }
+  return create(BlockMetaSchema, {
+    formatVersion: BLOCK_FORMAT_VERSION,
+    id: header.id,
+    tenant: tenantIdx,
+    shard: header.shard,
+    compactionLevel: header.compactionLevel,
+    minTime,
+    maxTime,
+    createdBy,
+    metadataOffset: BigInt(offset),
+    size: 0n,
+    datasets: metas,
+    stringTable: st.strings,
+  });
+}
+
+/**
+ * Encodes a block: datasets sorted by (tenant, name), each = profiles table ‖
+ * series index ‖ symbols, then the metadata footer. Datasets without rows are
+ * left out. The same content always gives the same bytes, whatever the order
+ * of datasets, series, rows or samples in the input.
+ */
+export async function encodeBlock(header: BlockHeader, datasets: readonly DatasetContent[]): Promise<{ bytes: Uint8Array; meta: BlockMeta }> {
+  const tenant = checkHeader(header);
 
   for (const d of datasets) {
     if (d === null || typeof d !== 'object' || !Array.isArray(d.rows) || !Array.isArray(d.series) || d.symbols === null || typeof d.symbols !== 'object') {
@@ -198,57 +286,12 @@ export async function encodeBlock(header: BlockHeader, datasets: readonly Datase
   const encoded: EncodedDataset[] = [];
   for (const d of sorted) encoded.push(await encodeDataset(d));
 
-  // created_by first, as Pyroscope's segment writer puts it at index 1.
-  const st = new StringTable();
-  const createdBy = st.intern(header.createdBy);
-  const tenantIdx = st.intern(tenant);
-  const metas: Dataset[] = [];
-  let offset = 0;
-  let minTime = 0n;
-  let maxTime = 0n;
-  for (const e of encoded) {
-    const toc: bigint[] = [];
-    const start = offset;
-    for (const s of e.sections) {
-      toc.push(BigInt(offset));
-      offset += s.length;
-    }
-    const dsTenant = st.intern(e.tenant);
-    const name = st.intern(e.name);
-    const svc = st.intern(SERVICE_NAME_LABEL);
-    const pt = st.intern(PROFILE_TYPE_LABEL);
-    const labels: number[] = [];
-    for (const t of e.profileTypes) labels.push(2, svc, name, pt, st.intern(t));
-    metas.push(
-      create(DatasetSchema, {
-        format: 0,
-        tenant: dsTenant,
-        name,
-        minTime: e.minTime,
-        maxTime: e.maxTime,
-        tableOfContents: toc,
-        size: BigInt(offset - start),
-        labels,
-      }),
-    );
-    if (metas.length === 1 || e.minTime < minTime) minTime = e.minTime;
-    if (metas.length === 1 || e.maxTime > maxTime) maxTime = e.maxTime;
-  }
-  const meta = create(BlockMetaSchema, {
-    formatVersion: BLOCK_FORMAT_VERSION,
-    id: header.id,
-    tenant: tenantIdx,
-    shard: header.shard,
-    compactionLevel: header.compactionLevel,
-    minTime,
-    maxTime,
-    createdBy,
-    metadataOffset: BigInt(offset),
-    size: 0n,
-    datasets: metas,
-    stringTable: st.strings,
-  });
+  const meta = assembleBlockMeta(
+    header,
+    encoded.map((e) => ({ ...e, sectionSizes: [e.sections[0].length, e.sections[1].length, e.sections[2].length] })),
+  );
   const footer = encodeFooter(meta);
+  const offset = Number(meta.metadataOffset);
   const bytes = new Uint8Array(offset + footer.length);
   let at = 0;
   for (const e of encoded) {
