@@ -6,17 +6,12 @@ import { decodeTime } from 'ulid';
 import { FilesystemBucket } from '../objstore/filesystem.js';
 import { BlockReader } from '../profiles/block/reader.js';
 import { createIndexClient } from '../profiles/metastore/index-service.js';
+import { flagValue, printTable } from './output.js';
 
 const BLOCKS_HELP = `Usage:
   kiln blocks list [-address=http://localhost:4040] [-tenant=T] [-shard=N] [-level=N]
   kiln blocks inspect <path/to/block.bin>
 `;
-
-function flagValue(args: string[], name: string, fallback: string): string {
-  const prefix = new RegExp(`^--?${name}=`);
-  const hit = args.find((a) => prefix.test(a));
-  return hit ? hit.replace(prefix, '') : fallback;
-}
 
 async function list(args: string[]): Promise<number> {
   const address = flagValue(args, 'address', 'http://localhost:4040');
@@ -33,8 +28,7 @@ async function list(args: string[]): Promise<number> {
     return [b.id, String(b.shard), String(b.compactionLevel), new Date(decodeTime(b.id)).toISOString(), String(b.size), String(b.datasets.length), tenants, strings[b.createdBy] ?? ''];
   });
   const header = ['ID', 'SHARD', 'LEVEL', 'CREATED', 'BYTES', 'DATASETS', 'TENANTS', 'CREATED BY'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const r of [header, ...rows]) process.stdout.write(`${r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+  printTable(header, rows);
   process.stdout.write(`${rows.length} block(s)\n`);
   return 0;
 }

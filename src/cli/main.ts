@@ -1,11 +1,13 @@
 // The `kiln` command.
 //   kiln serve [flags]   run Kiln (every component by default; -target picks some)
 //   kiln blocks …        list and inspect stored blocks
+//   kiln jobs list       compaction jobs of a running metastore
 //   kiln -help           this text
 
 import { readFileSync } from 'node:fs';
 import { ConfigError, parseArgs, usage } from '../config/flags.js';
 import { blocksCommand } from './blocks.js';
+import { jobsCommand } from './jobs.js';
 import { createLogger } from '../server/logger.js';
 import { startKiln } from '../server/app.js';
 
@@ -17,6 +19,7 @@ Usage:
   kiln serve [flags]    run Kiln (all components on one port by default)
   kiln blocks list      list blocks registered in a running Kiln's metastore
   kiln blocks inspect F show the datasets and series of a block file
+  kiln jobs list        list compaction jobs of a running Kiln's metastore
   kiln version          print the version
   kiln serve -help      list every flag with its default
 `;
@@ -80,6 +83,8 @@ async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case 'blocks':
       return blocksCommand(rest);
+    case 'jobs':
+      return jobsCommand(rest);
     case 'version':
     case '-version':
     case '--version':

@@ -4,7 +4,7 @@
 // YAML key derived from the flag name: dots nest, dashes become underscores
 // (`server: { http_listen_port: 4040 }`). Precedence: defaults < -config.file < flags.
 
-export const TARGETS = ['all', 'distributor', 'segment-writer', 'metastore'] as const;
+export const TARGETS = ['all', 'distributor', 'segment-writer', 'metastore', 'compaction-worker'] as const;
 export type Target = (typeof TARGETS)[number];
 
 export interface Config {
@@ -67,6 +67,12 @@ export interface Config {
     /** Address of the metastore; empty = this process. */
     address: string;
     dataDir: string;
+  };
+  compactionWorker: {
+    /** Jobs run at once (0: one per core). */
+    jobConcurrency: number;
+    jobPollInterval: number;
+    requestTimeout: number;
   };
 }
 
@@ -131,6 +137,7 @@ export function defaultConfig(): Config {
     },
     segmentWriter: { segmentDuration: 500, instanceId: '', uploadMaxRetries: 3, uploadTimeout: 2 * SECOND },
     metastore: { address: '', dataDir: './data-metastore' },
+    compactionWorker: { jobConcurrency: 0, jobPollInterval: 5 * SECOND, requestTimeout: 5 * SECOND },
   };
 }
 
@@ -175,6 +182,9 @@ export const FLAGS: readonly FlagDef[] = [
   { name: 'segment-writer.upload-timeout', kind: 'duration', help: 'Timeout of one segment upload attempt.' },
   { name: 'metastore.address', kind: 'string', help: 'Base URL of the metastore (empty: this process).' },
   { name: 'metastore.data-dir', kind: 'string', help: 'Directory of the embedded metastore (block index log).' },
+  { name: 'compaction-worker.job-concurrency', kind: 'int', help: 'Compaction jobs a worker runs at once (0: one per core).' },
+  { name: 'compaction-worker.job-poll-interval', kind: 'duration', help: 'Time between polls of the metastore for compaction jobs (a finished job polls at once).' },
+  { name: 'compaction-worker.request-timeout', kind: 'duration', help: 'Timeout of one poll of the metastore.' },
 ];
 
 /** `server.http-listen-port` → ['server', 'httpListenPort']. */
