@@ -18,12 +18,21 @@ export interface StoredProfile {
   stacks: Map<string, number>;
 }
 
+/** Every profile in the segments (level-0 blocks) of a filesystem bucket. */
 export async function readStoredProfiles(dataDir: string): Promise<{ blocks: BlockMeta[]; profiles: StoredProfile[] }> {
+  const bucket = new FilesystemBucket(dataDir);
+  const keys = (await bucket.list('segments/')).map((o) => o.key);
+  await bucket.close();
+  return readProfilesOf(dataDir, keys);
+}
+
+/** Every profile in the block objects `keys` of a filesystem bucket. */
+export async function readProfilesOf(dataDir: string, keys: readonly string[]): Promise<{ blocks: BlockMeta[]; profiles: StoredProfile[] }> {
   const bucket = new FilesystemBucket(dataDir);
   const profiles: StoredProfile[] = [];
   const blocks: BlockMeta[] = [];
-  for (const obj of await bucket.list('segments/')) {
-    const reader = await BlockReader.open(bucket, obj.key);
+  for (const key of keys) {
+    const reader = await BlockReader.open(bucket, key);
     blocks.push(reader.meta);
     for (const ds of reader.datasets()) {
       const series = await reader.readSeries(ds);
