@@ -17,6 +17,12 @@ export interface ObjectInfo {
 export interface Bucket {
   /** Writes the whole object atomically: readers see the old object or the new one, never a part. */
   put(key: string, body: Uint8Array): Promise<void>;
+  /**
+   * Writes the whole object from a local file, with put's atomicity, without
+   * holding it in memory (large compacted blocks). Optional: callers fall back
+   * to put(readFile(path)). The file must not change during the call.
+   */
+  putFile?(key: string, path: string): Promise<void>;
   /** Reads a whole object. */
   get(key: string): Promise<Uint8Array>;
   /** Reads `length` bytes from `offset`. Reading past the end returns the bytes that exist. */

@@ -3,7 +3,7 @@
 // moment leaves either the old object or the new one, never a torn file.
 import { constants as bufferConstants } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { ObjectNotFoundError, type Bucket, type ObjectInfo } from './bucket.js';
 
@@ -86,14 +86,35 @@ export class FilesystemBucket implements Bucket {
   }
 
   async put(key: string, body: Uint8Array): Promise<void> {
-    const target = this.path(key);
+    this.path(key);
     if (!(body instanceof Uint8Array)) throw new Error(`put ${JSON.stringify(key)}: body must be a Uint8Array`);
+    await this.write(key, async (h) => {
+      await h.writeFile(body);
+    });
+  }
+
+  /** Copies the file into a temp file beside the target (the source may be on another filesystem), then renames it. */
+  async putFile(key: string, path: string): Promise<void> {
+    this.path(key);
+    if (typeof path !== 'string' || path === '') throw new Error(`putFile ${JSON.stringify(key)}: path must be a non-empty string`);
+    // Fail before any temp file exists (and outside write's ENOENT retries).
+    if (!(await stat(path)).isFile()) throw new Error(`putFile ${JSON.stringify(key)}: ${path} is not a regular file`);
+    await this.write(key, async (_h, tmp) => {
+      // Kernel-side copy into the temp file's inode (opened with truncation, so
+      // the handle `write` syncs afterwards sees the copied bytes).
+      await copyFile(path, tmp);
+    });
+  }
+
+  /** Writes an object through a temp file: `fill` writes it (by handle or path), then fsync + rename. */
+  private async write(key: string, fill: (h: FileHandle, tmp: string) => Promise<void>): Promise<void> {
+    const target = this.path(key);
     const dir = dirname(target);
     // A concurrent delete may remove the (then empty) parent between mkdir and
     // open; retrying the whole sequence a few times closes that window.
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.putOnce(key, target, dir, body);
+        await this.putOnce(key, target, dir, fill);
         return;
       } catch (err) {
         if (errCode(err) === 'ENOENT' && attempt < 5) continue;
@@ -102,7 +123,7 @@ export class FilesystemBucket implements Bucket {
     }
   }
 
-  private async putOnce(key: string, target: string, dir: string, body: Uint8Array): Promise<void> {
+  private async putOnce(key: string, target: string, dir: string, fill: (h: FileHandle, tmp: string) => Promise<void>): Promise<void> {
     let firstCreated: string | undefined;
     try {
       firstCreated = await mkdir(dir, { recursive: true });
@@ -116,7 +137,7 @@ export class FilesystemBucket implements Bucket {
     const tmp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     let h: FileHandle | undefined = await open(tmp, 'wx', 0o644);
     try {
-      await h.writeFile(body);
+      await fill(h, tmp);
       await h.sync();
       await h.close();
       h = undefined;

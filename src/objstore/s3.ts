@@ -10,6 +10,8 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { ObjectNotFoundError, type Bucket, type ObjectInfo } from './bucket.js';
 import { compareKeys, validateObjectKey, validateRange } from './filesystem.js';
 
@@ -117,6 +119,23 @@ export class S3Bucket implements Bucket {
       );
     } catch (err) {
       throw this.wrap('put', key, err);
+    }
+  }
+
+  /** Streams the file as one PutObject with its length (no aws-chunked encoding, which s3rver stores verbatim). */
+  async putFile(key: string, path: string): Promise<void> {
+    this.checkOpen();
+    validateObjectKey(key);
+    if (typeof path !== 'string' || path === '') throw new Error(`putFile ${JSON.stringify(key)}: path must be a non-empty string`);
+    const info = await stat(path);
+    if (!info.isFile()) throw new Error(`putFile ${JSON.stringify(key)}: ${path} is not a regular file`);
+    const body = createReadStream(path);
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentLength: info.size }));
+    } catch (err) {
+      throw this.wrap('put', key, err);
+    } finally {
+      body.destroy();
     }
   }
 

@@ -1,6 +1,9 @@
 // The behaviour every Bucket backend must share. Each backend's test file calls
 // bucketConformance() with a factory that returns a fresh, empty bucket.
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ObjectNotFoundError, type Bucket } from '../../src/objstore/bucket.js';
 
@@ -208,6 +211,32 @@ export function bucketConformance(name: string, factory: BucketFactory, quirks: 
       await expectNotFound(b.get('present'), 'present');
       await expectNotFound(b.head('present'), 'present');
       await expectNotFound(b.getRange('present', 0, 1), 'present');
+    });
+
+    it('putFile stores a local file (empty, small, 3 MB) like put, and overwrites', async () => {
+      const b = await fresh();
+      if (b.putFile === undefined) return;
+      const dir = await mkdtemp(join(tmpdir(), 'kiln-putfile-'));
+      try {
+        const big = new Uint8Array(randomBytes(3 * 1024 * 1024));
+        const cases: [string, Uint8Array][] = [['f/empty', new Uint8Array(0)], ['f/small', pattern(1000)], ['f/big', big]];
+        for (const [i, [key, bytes]] of cases.entries()) {
+          const path = join(dir, `src-${i}`);
+          await writeFile(path, bytes);
+          await b.putFile(key, path);
+          expect(Buffer.from(await b.get(key)).equals(Buffer.from(bytes)), key).toBe(true);
+          expect((await b.head(key)).size).toBe(bytes.length);
+        }
+        await writeFile(join(dir, 'shorter'), pattern(10));
+        await b.putFile('f/big', join(dir, 'shorter'));
+        expect([...(await b.get('f/big'))]).toEqual([...pattern(10)]);
+        expect((await b.list('f/')).map((o) => o.key)).toEqual(['f/big', 'f/empty', 'f/small']);
+        await expect(b.putFile('f/x', join(dir, 'missing'))).rejects.toThrow(/ENOENT|no such file/);
+        await expect(b.putFile('../x', join(dir, 'shorter'))).rejects.toThrow(/^invalid object key/);
+        await expect(b.head('f/x')).rejects.toBeInstanceOf(ObjectNotFoundError);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     it('rejects invalid keys with a clear error', async () => {
