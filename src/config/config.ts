@@ -62,11 +62,32 @@ export interface Config {
     instanceId: string;
     uploadMaxRetries: number;
     uploadTimeout: number;
+    /** Worker threads that build segments: -1 = one per core, 0 = the main thread. */
+    buildThreads: number;
   };
   metastore: {
     /** Address of the metastore; empty = this process. */
     address: string;
     dataDir: string;
+    compaction: {
+      l0MaxBlocks: number;
+      l0MaxAge: number;
+      l1MaxBlocks: number;
+      l1MaxAge: number;
+      l2MaxBlocks: number;
+      l2MaxAge: number;
+      /** How long a tombstoned block's object is kept before the metastore deletes it. */
+      cleanupDelay: number;
+    };
+    compactionJobLeaseDuration: number;
+    compactionMaxFailures: number;
+    compactionMaxJobQueueSize: number;
+    /** 0 = keep forever. */
+    retentionPeriod: number;
+    /** "tenantA=24h,tenantB=0". */
+    retentionPeriodOverrides: string;
+    /** How often retention, cleanup and the log-rewrite check run. */
+    maintenanceInterval: number;
   };
   compactionWorker: {
     /** Jobs run at once (0: one per core). */
@@ -135,8 +156,26 @@ export function defaultConfig(): Config {
       rejectOlderThan: 1 * HOUR,
       rejectNewerThan: 10 * MINUTE,
     },
-    segmentWriter: { segmentDuration: 500, instanceId: '', uploadMaxRetries: 3, uploadTimeout: 2 * SECOND },
-    metastore: { address: '', dataDir: './data-metastore' },
+    segmentWriter: { segmentDuration: 500, instanceId: '', uploadMaxRetries: 3, uploadTimeout: 2 * SECOND, buildThreads: -1 },
+    metastore: {
+      address: '',
+      dataDir: './data-metastore',
+      compaction: {
+        l0MaxBlocks: 20,
+        l0MaxAge: 36 * SECOND,
+        l1MaxBlocks: 10,
+        l1MaxAge: 12 * MINUTE,
+        l2MaxBlocks: 10,
+        l2MaxAge: 3 * HOUR,
+        cleanupDelay: 15 * MINUTE,
+      },
+      compactionJobLeaseDuration: 15 * SECOND,
+      compactionMaxFailures: 3,
+      compactionMaxJobQueueSize: 10_000,
+      retentionPeriod: 0,
+      retentionPeriodOverrides: '',
+      maintenanceInterval: 30 * SECOND,
+    },
     compactionWorker: { jobConcurrency: 0, jobPollInterval: 5 * SECOND, requestTimeout: 5 * SECOND },
   };
 }
@@ -180,8 +219,22 @@ export const FLAGS: readonly FlagDef[] = [
   { name: 'segment-writer.instance-id', kind: 'string', help: 'Writer id recorded in created_by of every segment (empty: hostname).' },
   { name: 'segment-writer.upload-max-retries', kind: 'int', help: 'Retries of a failed segment upload or registration.' },
   { name: 'segment-writer.upload-timeout', kind: 'duration', help: 'Timeout of one segment upload attempt.' },
+  { name: 'segment-writer.build-threads', kind: 'int', min: -1, help: 'Worker threads that decode profiles and encode segments (-1: one per core, 0: the main thread).' },
   { name: 'metastore.address', kind: 'string', help: 'Base URL of the metastore (empty: this process).' },
   { name: 'metastore.data-dir', kind: 'string', help: 'Directory of the embedded metastore (block index log).' },
+  { name: 'metastore.compaction.l0-max-blocks', kind: 'int', min: 1, help: 'A level-0 job is planned once a shard has this many segments waiting.' },
+  { name: 'metastore.compaction.l0-max-age', kind: 'duration', help: 'A level-0 job is planned once its oldest segment has waited this long.' },
+  { name: 'metastore.compaction.l1-max-blocks', kind: 'int', min: 1, help: 'A level-1 job is planned once a tenant and shard have this many L1 blocks waiting.' },
+  { name: 'metastore.compaction.l1-max-age', kind: 'duration', help: 'A level-1 job is planned once its oldest block has waited this long.' },
+  { name: 'metastore.compaction.l2-max-blocks', kind: 'int', min: 1, help: 'A level-2 job is planned once a tenant and shard have this many L2 blocks waiting.' },
+  { name: 'metastore.compaction.l2-max-age', kind: 'duration', help: 'A level-2 job is planned once its oldest block has waited this long (L3 is final).' },
+  { name: 'metastore.compaction.cleanup-delay', kind: 'duration', help: 'Objects of compacted or expired blocks are deleted this long after they leave the index.' },
+  { name: 'metastore.compaction-job-lease-duration', kind: 'duration', help: 'Lease of a compaction job; a worker renews it with every poll.' },
+  { name: 'metastore.compaction-max-failures', kind: 'int', help: 'A job whose lease expired this many times is parked (never assigned again; 0: unlimited).' },
+  { name: 'metastore.compaction-max-job-queue-size', kind: 'int', min: 1, help: 'Most compaction jobs held at once; when full, planning stops (parked jobs are evicted first).' },
+  { name: 'metastore.retention-period', kind: 'duration', help: 'Blocks whose data is older than this are deleted (0: keep forever).' },
+  { name: 'metastore.retention-period-overrides', kind: 'string', help: 'Per-tenant retention, e.g. "acme=24h,globex=0" (0: keep forever).' },
+  { name: 'metastore.maintenance-interval', kind: 'duration', help: 'How often the metastore applies retention, deletes tombstoned objects and checks its log size.' },
   { name: 'compaction-worker.job-concurrency', kind: 'int', help: 'Compaction jobs a worker runs at once (0: one per core).' },
   { name: 'compaction-worker.job-poll-interval', kind: 'duration', help: 'Time between polls of the metastore for compaction jobs (a finished job polls at once).' },
   { name: 'compaction-worker.request-timeout', kind: 'duration', help: 'Timeout of one poll of the metastore.' },

@@ -7,10 +7,11 @@ import type http from 'node:http';
 import type http2 from 'node:http2';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
-import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from 'pino';
 import { type Config, PROFILE_SIZE_HARD_LIMIT, type Target } from '../config/config.js';
-import { IndexService } from '../gen/metastore/v1/index_pb.js';
+import { CompactionService } from '../gen/metastore/v1/compactor_pb.js';
+import { IndexService, MetadataQueryService } from '../gen/metastore/v1/index_pb.js';
 import { PusherService } from '../gen/push/v1/push_pb.js';
 import { SegmentWriterService } from '../gen/segmentwriter/v1/push_pb.js';
 import { createBucket } from '../objstore/create.js';
@@ -18,9 +19,13 @@ import { Distributor } from '../profiles/ingest/distributor.js';
 import { createIngestHandler } from '../profiles/ingest/http-ingest.js';
 import { pushServiceImpl } from '../profiles/ingest/push-service.js';
 import { BatchingWriterClient } from '../profiles/ingest/writer-batcher.js';
-import { BlockIndex } from '../profiles/metastore/block-index.js';
-import { indexServiceImpl } from '../profiles/metastore/index-service.js';
-import { segmentWriterServiceImpl } from '../profiles/segment/service.js';
+import { handleMetastoreAdmin } from '../profiles/metastore/admin-http.js';
+import { compactionServiceImpl } from '../profiles/metastore/compaction-service.js';
+import { indexServiceImpl, metadataQueryServiceImpl } from '../profiles/metastore/index-service.js';
+import { startMaintenance } from '../profiles/metastore/maintenance.js';
+import { Metastore } from '../profiles/metastore/metastore.js';
+import { parseRetentionOverrides } from '../profiles/metastore/retention.js';
+import { inProcessSegmentWriterClient, segmentWriterServiceImpl } from '../profiles/segment/service.js';
 import { SegmentWriter } from '../profiles/segment/writer.js';
 import { createConnectHandler } from './connect-adapter.js';
 import { type DualServer, listenDual } from './http-server.js';
@@ -56,12 +61,50 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
 
   const validation = { ...config.validation, maxProfileSizeBytes: config.validation.maxProfileSizeBytes || PROFILE_SIZE_HARD_LIMIT };
   const closers: (() => Promise<void>)[] = [];
-  let index: BlockIndex | undefined;
+  let metastore: Metastore | undefined;
   if (runs(config, 'metastore')) {
-    index = await BlockIndex.open(config.metastore.dataDir, logger.child({ component: 'metastore' }));
-    const blocks = index;
-    new Gauge({ name: 'kiln_metastore_blocks', help: 'Blocks in the metastore index.', registers: [registry], collect() { this.set(blocks.size); } });
-    closers.push(() => blocks.close());
+    const mc = config.metastore;
+    let overrides: Map<string, number>;
+    try {
+      overrides = parseRetentionOverrides(mc.retentionPeriodOverrides);
+    } catch (e) {
+      throw new Error(`-metastore.retention-period-overrides: ${(e as Error).message}`);
+    }
+    const metastoreLogger = logger.child({ component: 'metastore' });
+    const opened = await Metastore.open(mc.dataDir, {
+      logger: metastoreLogger,
+      registry,
+      compaction: {
+        levels: [
+          { maxBlocks: mc.compaction.l0MaxBlocks, maxAgeMs: mc.compaction.l0MaxAge },
+          { maxBlocks: mc.compaction.l1MaxBlocks, maxAgeMs: mc.compaction.l1MaxAge },
+          { maxBlocks: mc.compaction.l2MaxBlocks, maxAgeMs: mc.compaction.l2MaxAge },
+        ],
+        leaseMs: mc.compactionJobLeaseDuration,
+        maxFailures: mc.compactionMaxFailures,
+        maxJobQueueSize: mc.compactionMaxJobQueueSize,
+      },
+      retention: { defaultMs: mc.retentionPeriod, overrides },
+    });
+    metastore = opened;
+    // The metastore deletes tombstoned objects itself, so it needs the bucket too.
+    const s3 = config.storage.s3;
+    const metastoreBucket = createBucket({
+      backend: config.storage.backend,
+      filesystem: config.storage.filesystem,
+      s3: { endpoint: s3.endpoint, bucket: s3.bucketName, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: s3.forcePathStyle },
+    });
+    const maintenance = startMaintenance(opened, {
+      bucket: metastoreBucket,
+      cleanupDelayMs: mc.compaction.cleanupDelay,
+      intervalMs: mc.maintenanceInterval,
+      logger: metastoreLogger,
+    });
+    closers.push(async () => {
+      await maintenance.stop();
+      await opened.close();
+      await metastoreBucket.close();
+    });
   }
 
   let writer: SegmentWriter | undefined;
@@ -89,12 +132,17 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
   const tenancy = { multitenancyEnabled: config.auth.multitenancyEnabled, noAuthTenant: config.auth.noAuthTenant };
   if (runs(config, 'distributor')) {
     let client: ReturnType<typeof createClient<typeof SegmentWriterService>> | undefined;
-    distributor = new Distributor(
-      { ...config.distributor, labelLimits: validation, maxProfileSizeBytes: validation.maxProfileSizeBytes },
-      new BatchingWriterClient(
+    // The segment writer of this process is called directly; a remote one over
+    // Connect, with concurrent pushes batched into one RPC.
+    const writerClient = writer && !config.distributor.segmentWriterAddress
+      ? inProcessSegmentWriterClient(writer)
+      : new BatchingWriterClient(
         { push: (req) => (client ??= createClient(SegmentWriterService, selfTransport(config.distributor.segmentWriterAddress))).push(req) },
         { maxBatchBytes: Math.min(32 * 1024 * 1024, config.distributor.maxRecvMsgSize / 2), windowMs: 10 },
-      ),
+      );
+    distributor = new Distributor(
+      { ...config.distributor, labelLimits: validation, maxProfileSizeBytes: validation.maxProfileSizeBytes },
+      writerClient,
       logger.child({ component: 'distributor' }),
       registry,
     );
@@ -114,6 +162,10 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
       case '/pyroscope/ingest':
         if (ingest) return ingest(req, res, url);
         break;
+      case '/metastore/blocks':
+      case '/metastore/jobs':
+        if (metastore && handleMetastoreAdmin(metastore, url, req.method ?? 'GET', res)) return;
+        break;
       case '/':
         res.writeHead(200, { 'content-type': 'text/plain' }).end(`Kiln: profiles in, metrics out. Targets: ${config.target.join(',')}\n`);
         return;
@@ -124,7 +176,11 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
   const handler = createConnectHandler({
     readMaxBytes: config.distributor.maxRecvMsgSize,
     routes(router) {
-      if (index) router.service(IndexService, indexServiceImpl(index));
+      if (metastore) {
+        router.service(IndexService, indexServiceImpl(metastore));
+        router.service(MetadataQueryService, metadataQueryServiceImpl(metastore));
+        router.service(CompactionService, compactionServiceImpl(metastore));
+      }
       if (writer) router.service(SegmentWriterService, segmentWriterServiceImpl(writer));
       if (distributor) router.service(PusherService, pushServiceImpl(distributor, tenancy));
     },

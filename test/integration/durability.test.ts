@@ -10,7 +10,7 @@ import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { describe, expect, it } from 'vitest';
 import { PusherService } from '../../src/gen/push/v1/push_pb.js';
-import { BlockIndex } from '../../src/profiles/metastore/block-index.js';
+import { Metastore } from '../../src/profiles/metastore/metastore.js';
 import { type KilnProcess, startKiln } from '../helpers/kiln-process.js';
 import { dataDirOf, readStoredProfiles } from '../helpers/stored-profiles.js';
 
@@ -77,7 +77,7 @@ describe('durability', () => {
     const last = await startKiln(flags, first.dir);
     expect(await last.stop()).toBe(0);
 
-    const index = await BlockIndex.open(path.join(first.dir, 'metastore'));
+    const index = await Metastore.open(path.join(first.dir, 'metastore'));
     const registered = new Set(index.query({}).map((b) => b.id));
     await index.close();
     const { profiles } = await readStoredProfiles(dataDirOf(first.dir));

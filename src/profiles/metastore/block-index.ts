@@ -1,10 +1,8 @@
-// The metastore's block index: which blocks exist, kept in memory and made durable through a
-// MetastoreStore (by default the embedded record log in `dir`).
-import { clone } from '@bufbuild/protobuf';
-import { BlockMetaSchema, type BlockMeta } from '../../gen/metastore/v1/types_pb.js';
-import { FileMetastoreStore } from './file-store.js';
+// The metastore's block index: which blocks exist, in memory. It changes only through the
+// metastore's state fold (state.ts), i.e. only after a change is durable; validation of
+// incoming metas lives here too.
+import type { BlockMeta } from '../../gen/metastore/v1/types_pb.js';
 import type { LogLogger } from './log.js';
-import { StoreUnavailableError, type MetastoreStore, type StateChange } from './store.js';
 
 export type MetastoreLogger = LogLogger;
 
@@ -30,7 +28,7 @@ export interface BlockQuery {
 // ids are compared as strings (for idempotency and time order), so one spelling per id.
 const ULID_RE = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
 
-function stringAt(table: string[], i: number): string {
+export function stringAt(table: string[], i: number): string {
   return i === 0 ? (table[0] ?? '') : table[i]!;
 }
 
@@ -78,10 +76,21 @@ interface Entry {
   tenants: Set<string>;
 }
 
-function entryOf(meta: BlockMeta): Entry {
+/** Every tenant a block holds data of: its own tenant and its datasets' tenants. */
+export function blockTenants(meta: BlockMeta): Set<string> {
   const tenants = new Set<string>([stringAt(meta.stringTable, meta.tenant)]);
   for (const ds of meta.datasets) tenants.add(stringAt(meta.stringTable, ds.tenant));
-  return { meta, tenants };
+  return tenants;
+}
+
+/** The tenants of a block's datasets (a segment's block-level tenant "" is not one). */
+export function datasetTenants(meta: BlockMeta): Set<string> {
+  return new Set(meta.datasets.map((ds) => stringAt(meta.stringTable, ds.tenant)));
+}
+
+/** The block's own tenant ("" for a multi-tenant segment). */
+export function blockTenant(meta: BlockMeta): string {
+  return stringAt(meta.stringTable, meta.tenant);
 }
 
 function checkFilterNumber(name: string, v: number | undefined): void {
@@ -89,73 +98,45 @@ function checkFilterNumber(name: string, v: number | undefined): void {
 }
 
 export class BlockIndex {
-  private readonly store: MetastoreStore;
   private readonly blocks = new Map<string, Entry>();
   /** Ids in ascending order; ULIDs sort by creation time. */
   private readonly order: string[] = [];
-  /** Registrations written but not yet durable, so a concurrent duplicate waits for the first. */
-  private readonly inflight = new Map<string, Promise<void>>();
-  private closed = false;
-
-  private constructor(store: MetastoreStore) {
-    this.store = store;
-  }
-
-  /** Opens the embedded index in `dir`, replaying its log. */
-  static async open(dir: string, logger?: MetastoreLogger): Promise<BlockIndex> {
-    const store = await FileMetastoreStore.open(dir, logger);
-    return BlockIndex.openStore(store);
-  }
-
-  /** Opens the index over any store (loads it; the index owns and closes it). */
-  static async openStore(store: MetastoreStore): Promise<BlockIndex> {
-    const index = new BlockIndex(store);
-    let changes: StateChange[];
-    try {
-      changes = await store.load();
-    } catch (err) {
-      await store.close().catch(() => {});
-      throw err;
-    }
-    for (const c of changes) index.apply(c);
-    return index;
-  }
 
   get size(): number {
     return this.blocks.size;
   }
 
-  /**
-   * Registers a block. Resolves true once it is durable, false if the id was already known
-   * (so a retried registration succeeds without a second write). Rejects with
-   * InvalidBlockMetaError for a malformed meta, writing nothing.
-   */
-  async addBlock(meta: BlockMeta): Promise<boolean> {
-    validateBlockMeta(meta);
-    if (this.closed) throw new StoreUnavailableError('block index is closed');
-    if (this.blocks.has(meta.id)) return false;
-    const pending = this.inflight.get(meta.id);
-    if (pending !== undefined) {
-      await pending;
-      return false;
-    }
-    // Own copy: the caller may reuse its object, and state must match what replay would build.
-    const change: StateChange = { type: 'blockAdded', block: clone(BlockMetaSchema, meta) };
-    const write = this.store.append(change);
-    this.inflight.set(meta.id, write);
-    try {
-      await write;
-    } finally {
-      this.inflight.delete(meta.id);
-    }
-    // Visible only once durable, so no reader ever sees a block a crash could take back.
-    this.apply(change);
-    return true;
+  has(id: string): boolean {
+    return this.blocks.has(id);
   }
 
   /** The block's meta (shared; do not mutate), or undefined. */
   get(id: string): BlockMeta | undefined {
     return this.blocks.get(id)?.meta;
+  }
+
+  /** Every block, sorted by id. */
+  all(): BlockMeta[] {
+    return this.order.map((id) => this.blocks.get(id)!.meta);
+  }
+
+  /** Adds a block (the index keeps the object); false if the id is already present. */
+  add(meta: BlockMeta): boolean {
+    const id = meta.id;
+    if (this.blocks.has(id)) return false;
+    this.blocks.set(id, { meta, tenants: blockTenants(meta) });
+    // Ids mostly arrive in time order, so this is usually an append.
+    this.order.splice(this.position(id), 0, id);
+    return true;
+  }
+
+  /** Removes a block and returns its meta, or undefined if it is not present. */
+  remove(id: string): BlockMeta | undefined {
+    const entry = this.blocks.get(id);
+    if (entry === undefined) return undefined;
+    this.blocks.delete(id);
+    this.order.splice(this.position(id), 1);
+    return entry.meta;
   }
 
   /** Matching blocks sorted by id (metas are shared; do not mutate). */
@@ -179,30 +160,15 @@ export class BlockIndex {
     return out;
   }
 
-  /** Waits for in-flight registrations and closes the store. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.store.close();
-  }
-
-  private apply(change: StateChange): void {
-    switch (change.type) {
-      case 'blockAdded': {
-        const id = change.block.id;
-        if (this.blocks.has(id)) return;
-        this.blocks.set(id, entryOf(change.block));
-        // Ids mostly arrive in time order, so this is usually an append.
-        let lo = 0;
-        let hi = this.order.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (this.order[mid]! < id) lo = mid + 1;
-          else hi = mid;
-        }
-        this.order.splice(lo, 0, id);
-        return;
-      }
+  /** Index of `id` in `order`, or where it would be inserted. */
+  private position(id: string): number {
+    let lo = 0;
+    let hi = this.order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.order[mid]! < id) lo = mid + 1;
+      else hi = mid;
     }
+    return lo;
   }
 }

@@ -1,12 +1,23 @@
 // Embedded MetastoreStore: one record log file in a local directory.
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+//
+// Rewrite (snapshot): the folded state is written as snapshot records to `metastore.log.rewrite`,
+// fsynced, renamed over `metastore.log`, and the directory fsynced. A crash before the rename
+// leaves the old log (the temp file is removed on the next open); after it, the new one.
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import * as path from 'node:path';
-import { RecordLog, type LogLogger } from './log.js';
-import { decodeChange, encodeChange, type MetastoreStore, type StateChange } from './store.js';
+import { RecordLog, encodeFrame, type LogLogger } from './log.js';
+import { StoreUnavailableError, decodeChange, encodeChange, type MetastoreStore, type StateChange } from './store.js';
 import { fsyncDir } from '../../objstore/filesystem.js';
 
 export const LOG_FILE = 'metastore.log';
 export const LOCK_FILE = 'LOCK';
+export const REWRITE_FILE = 'metastore.log.rewrite';
+
+interface HeldAppend {
+  payload: Uint8Array;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
 
 /** Another process (or another store in this one) has the directory open. */
 export class StoreLockedError extends Error {
@@ -62,6 +73,9 @@ export class FileMetastoreStore implements MetastoreStore {
   private log: RecordLog | undefined;
   private readonly logger: LogLogger | undefined;
   private closed = false;
+  /** Set while a rewrite runs; appends made meanwhile wait in `held`. */
+  private rewriting = false;
+  private held: HeldAppend[] = [];
 
   private constructor(dir: string, logger: LogLogger | undefined) {
     this.dir = dir;
@@ -95,6 +109,8 @@ export class FileMetastoreStore implements MetastoreStore {
   async load(): Promise<StateChange[]> {
     if (this.closed) throw new Error('metastore store is closed');
     if (this.log !== undefined) throw new Error('metastore store already loaded');
+    // A rewrite that crashed before its rename: the log itself is still the complete state.
+    await rm(path.join(this.dir, REWRITE_FILE), { force: true });
     const { log, records } = await RecordLog.open(path.join(this.dir, LOG_FILE), { logger: this.logger });
     this.log = log;
     try {
@@ -113,6 +129,7 @@ export class FileMetastoreStore implements MetastoreStore {
   }
 
   append(change: StateChange): Promise<void> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError('metastore store is closed'));
     if (this.log === undefined) return Promise.reject(new Error('metastore store: load() must be called before append()'));
     let payload: Uint8Array;
     try {
@@ -120,7 +137,50 @@ export class FileMetastoreStore implements MetastoreStore {
     } catch (err) {
       return Promise.reject(err);
     }
+    if (this.rewriting) return new Promise((resolve, reject) => this.held.push({ payload, resolve, reject }));
     return this.log.append(payload);
+  }
+
+  get storedBytes(): number {
+    return this.log?.byteLength ?? 0;
+  }
+
+  async rewrite(snapshot: () => StateChange[]): Promise<void> {
+    if (this.log === undefined || this.closed) throw new StoreUnavailableError('metastore store is not open');
+    if (this.rewriting) throw new Error('metastore store: a rewrite is already running');
+    this.rewriting = true;
+    const logPath = path.join(this.dir, LOG_FILE);
+    const tmpPath = path.join(this.dir, REWRITE_FILE);
+    try {
+      // Closing waits for every accepted append to be durable and resolved.
+      await this.log.close();
+      // Let the callers' continuations of those appends run, so `snapshot` sees their effect.
+      await new Promise((resolve) => setImmediate(resolve));
+      const frames = snapshot().map((c) => encodeFrame(encodeChange(c)));
+      const fh = await open(tmpPath, 'w');
+      try {
+        for (const f of frames) await fh.write(f);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmpPath, logPath);
+      await fsyncDir(this.dir);
+    } finally {
+      // Before the rename the old file is intact, after it the new one is complete: either way
+      // reopening the log gives a consistent state to append to.
+      try {
+        this.log = (await RecordLog.open(logPath, { logger: this.logger })).log;
+      } catch (err) {
+        this.log = undefined;
+        for (const h of this.held) h.reject(new StoreUnavailableError('metastore log could not be reopened after a rewrite', { cause: err }));
+        this.held = [];
+      }
+      this.rewriting = false;
+      const held = this.held;
+      this.held = [];
+      for (const h of held) this.log!.append(h.payload).then(h.resolve, h.reject);
+    }
   }
 
   async close(): Promise<void> {

@@ -4,21 +4,22 @@ import * as path from 'node:path';
 import { clone, equals } from '@bufbuild/protobuf';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BlockMetaSchema, type BlockMeta } from '../../../src/gen/metastore/v1/types_pb.js';
-import { BlockIndex, InvalidBlockMetaError } from '../../../src/profiles/metastore/block-index.js';
+import { InvalidBlockMetaError } from '../../../src/profiles/metastore/block-index.js';
+import { Metastore } from '../../../src/profiles/metastore/metastore.js';
 import { FileMetastoreStore, LOCK_FILE, LOG_FILE, StoreLockedError } from '../../../src/profiles/metastore/file-store.js';
 import { encodeFrame } from '../../../src/profiles/metastore/log.js';
 import { StoreUnavailableError, type MetastoreStore, type StateChange } from '../../../src/profiles/metastore/store.js';
 import { makeMeta, recordingLogger, tempDir } from './helpers.js';
 
 const dirs: string[] = [];
-const open: BlockIndex[] = [];
+const open: Metastore[] = [];
 async function dir(): Promise<string> {
   const d = await tempDir();
   dirs.push(d);
   return d;
 }
-async function openIndex(d: string, logger = recordingLogger()): Promise<BlockIndex> {
-  const idx = await BlockIndex.open(d, logger);
+async function openIndex(d: string, logger = recordingLogger()): Promise<Metastore> {
+  const idx = await Metastore.open(d, { logger });
   open.push(idx);
   return idx;
 }
@@ -90,7 +91,7 @@ describe('BlockIndex', () => {
   it('group-commits 100 concurrent addBlocks into fewer fsyncs', async () => {
     const d = await dir();
     const store = await FileMetastoreStore.open(d, recordingLogger());
-    const idx = await BlockIndex.openStore(store);
+    const idx = await Metastore.openStore(store);
     open.push(idx);
     const metas = Array.from({ length: 100 }, () => makeMeta());
     const results = await Promise.all(metas.map((m) => idx.addBlock(m)));
@@ -108,7 +109,7 @@ describe('BlockIndex', () => {
     const seg2 = makeMeta({ id: '01J00000000000000000000001', shard: 2, datasets: [['globex', 'db']], minTime: 150, maxTime: 300 });
     const l1 = makeMeta({ id: '01J00000000000000000000003', shard: 1, level: 1, tenant: 'acme', datasets: [['acme', 'api']], minTime: 400, maxTime: 500 });
     for (const m of [seg1, l1, seg2]) await idx.addBlock(m);
-    const ids = (q: Parameters<BlockIndex['query']>[0]): string[] => idx.query(q).map((m) => m.id);
+    const ids = (q: Parameters<Metastore['query']>[0]): string[] => idx.query(q).map((m) => m.id);
 
     expect(ids({})).toEqual([seg2.id, seg1.id, l1.id]);
     expect(ids({ shard: 1 })).toEqual([seg1.id, l1.id]);
@@ -130,7 +131,7 @@ describe('BlockIndex', () => {
   it('refuses a second open of the same directory', async () => {
     const d = await dir();
     await openIndex(d);
-    await expect(BlockIndex.open(d)).rejects.toThrow(StoreLockedError);
+    await expect(Metastore.open(d)).rejects.toThrow(StoreLockedError);
   });
 
   it('takes over the lock of a dead process but not of a live one', async () => {
@@ -142,7 +143,7 @@ describe('BlockIndex', () => {
     await idx.close();
     open.length = 0;
     await writeFile(path.join(d, LOCK_FILE), `${process.ppid}\n`); // alive, and not us
-    await expect(BlockIndex.open(d)).rejects.toThrow(new RegExp(`in use by process ${process.ppid}`));
+    await expect(Metastore.open(d)).rejects.toThrow(new RegExp(`in use by process ${process.ppid}`));
   });
 
   it('refuses to start on a checksummed record of an unknown type', async () => {
@@ -154,7 +155,7 @@ describe('BlockIndex', () => {
     const file = path.join(d, LOG_FILE);
     const before = await readFile(file);
     await writeFile(file, Buffer.concat([before, encodeFrame(new Uint8Array([0x7f, 1, 2]))]));
-    await expect(BlockIndex.open(d)).rejects.toThrow(/unknown record type 127/);
+    await expect(Metastore.open(d)).rejects.toThrow(/unknown record type 127/);
     // Nothing was truncated, and the directory is usable again once the record is dealt with.
     expect((await stat(file)).size).toBe(before.length + 11);
     await writeFile(file, before);
@@ -174,13 +175,19 @@ class FakeStore implements MetastoreStore {
     if (this.failing) throw new StoreUnavailableError('fake store is down');
     this.changes.push(change);
   }
+  async rewrite(snapshot: () => StateChange[]): Promise<void> {
+    this.changes = snapshot();
+  }
+  get storedBytes(): number {
+    return this.changes.length;
+  }
   async close(): Promise<void> {}
 }
 
 describe('BlockIndex over another store', () => {
   it('replays from the store and does not record a block whose append failed', async () => {
     const store = new FakeStore();
-    const first = await BlockIndex.openStore(store);
+    const first = await Metastore.openStore(store);
     const a = makeMeta();
     await first.addBlock(a);
     store.failing = true;
@@ -191,8 +198,8 @@ describe('BlockIndex over another store', () => {
     store.failing = false;
     expect(await first.addBlock(b)).toBe(true);
     await first.close();
-    await expect(first.addBlock(makeMeta())).rejects.toThrow(/block index is closed/);
-    const second = await BlockIndex.openStore(store);
+    await expect(first.addBlock(makeMeta())).rejects.toThrow(/metastore is closed/);
+    const second = await Metastore.openStore(store);
     expect(second.query().map((m) => m.id)).toEqual([a.id, b.id]);
   });
 });

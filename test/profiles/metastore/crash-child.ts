@@ -1,7 +1,7 @@
 // Child process for crash.test.ts: registers blocks forever from several concurrent loops and
 // prints each id to stdout only after its addBlock resolved (i.e. after it was acked).
 // Usage: node --import tsx crash-child.ts <dir> [concurrency]
-import { BlockIndex } from '../../../src/profiles/metastore/block-index.js';
+import { Metastore } from '../../../src/profiles/metastore/metastore.js';
 import { makeMeta } from './helpers.js';
 
 const [dir, concurrencyArg] = process.argv.slice(2);
@@ -11,9 +11,11 @@ if (!dir) {
 }
 const concurrency = Number(concurrencyArg ?? 8);
 
-const index = await BlockIndex.open(dir, {
-  warn: (obj, msg) => process.stderr.write(`WARN ${msg} ${JSON.stringify(obj)}\n`),
-  info: () => {},
+const index = await Metastore.open(dir, {
+  logger: {
+    warn: (obj, msg) => process.stderr.write(`WARN ${msg} ${JSON.stringify(obj)}\n`),
+    info: () => {},
+  },
 });
 process.stderr.write(`opened with ${index.size} blocks\n`);
 

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BlockIndex } from '../../../src/profiles/metastore/block-index.js';
+import { Metastore } from '../../../src/profiles/metastore/metastore.js';
 import { recordingLogger, tempDir } from './helpers.js';
 
 const CHILD = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
@@ -62,7 +62,7 @@ describe('block index crash safety', () => {
       expect(r.acked.length).toBeGreaterThanOrEqual(killAfter);
       acked.push(...r.acked);
     }
-    const index = await BlockIndex.open(dir, recordingLogger());
+    const index = await Metastore.open(dir, { logger: recordingLogger() });
     try {
       const missing = acked.filter((id) => index.get(id) === undefined);
       expect(missing).toEqual([]);

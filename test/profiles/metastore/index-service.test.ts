@@ -7,19 +7,19 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IndexService, QueryBlocksRequestSchema } from '../../../src/gen/metastore/v1/index_pb.js';
 import { BlockMetaSchema } from '../../../src/gen/metastore/v1/types_pb.js';
-import { BlockIndex } from '../../../src/profiles/metastore/block-index.js';
+import { Metastore } from '../../../src/profiles/metastore/metastore.js';
 import { createIndexClient, indexServiceImpl } from '../../../src/profiles/metastore/index-service.js';
 import { StoreUnavailableError, type MetastoreStore } from '../../../src/profiles/metastore/store.js';
 import { makeMeta, recordingLogger, tempDir } from './helpers.js';
 
 let dir: string;
-let index: BlockIndex;
+let index: Metastore;
 let server: Server;
 let baseUrl: string;
 
 beforeAll(async () => {
   dir = await tempDir();
-  index = await BlockIndex.open(dir, recordingLogger());
+  index = await Metastore.open(dir, { logger: recordingLogger() });
   const routes = (router: ConnectRouter): void => {
     router.service(IndexService, indexServiceImpl(index));
   };
@@ -94,9 +94,11 @@ describe('IndexService over Connect', () => {
       append: async () => {
         throw new StoreUnavailableError('disk is gone');
       },
+      rewrite: async () => {},
+      storedBytes: 0,
       close: async () => {},
     };
-    const downIndex = await BlockIndex.openStore(down);
+    const downIndex = await Metastore.openStore(down);
     const routes = (router: ConnectRouter): void => {
       router.service(IndexService, indexServiceImpl(downIndex));
     };

@@ -6,7 +6,7 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { BlockMeta } from "./types_pb.js";
+import type { BlockList, BlockMeta } from "./types_pb.js";
 import { file_metastore_v1_types } from "./types_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file metastore/v1/index.proto.
  */
 export const file_metastore_v1_index: GenFile = /*@__PURE__*/
-  fileDesc("ChhtZXRhc3RvcmUvdjEvaW5kZXgucHJvdG8SDG1ldGFzdG9yZS52MSI5Cg9BZGRCbG9ja1JlcXVlc3QSJgoFYmxvY2sYASABKAsyFy5tZXRhc3RvcmUudjEuQmxvY2tNZXRhIhIKEEFkZEJsb2NrUmVzcG9uc2UihgEKElF1ZXJ5QmxvY2tzUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDQoFc2hhcmQYAiABKA0SEQoJaGFzX2xldmVsGAMgASgIEhgKEGNvbXBhY3Rpb25fbGV2ZWwYBCABKA0SEgoKc3RhcnRfdGltZRgFIAEoAxIQCghlbmRfdGltZRgGIAEoAyI+ChNRdWVyeUJsb2Nrc1Jlc3BvbnNlEicKBmJsb2NrcxgBIAMoCzIXLm1ldGFzdG9yZS52MS5CbG9ja01ldGEysQEKDEluZGV4U2VydmljZRJLCghBZGRCbG9jaxIdLm1ldGFzdG9yZS52MS5BZGRCbG9ja1JlcXVlc3QaHi5tZXRhc3RvcmUudjEuQWRkQmxvY2tSZXNwb25zZSIAElQKC1F1ZXJ5QmxvY2tzEiAubWV0YXN0b3JlLnYxLlF1ZXJ5QmxvY2tzUmVxdWVzdBohLm1ldGFzdG9yZS52MS5RdWVyeUJsb2Nrc1Jlc3BvbnNlIgBiBnByb3RvMw", [file_metastore_v1_types]);
+  fileDesc("ChhtZXRhc3RvcmUvdjEvaW5kZXgucHJvdG8SDG1ldGFzdG9yZS52MSI5Cg9BZGRCbG9ja1JlcXVlc3QSJgoFYmxvY2sYASABKAsyFy5tZXRhc3RvcmUudjEuQmxvY2tNZXRhIhIKEEFkZEJsb2NrUmVzcG9uc2UihgEKElF1ZXJ5QmxvY2tzUmVxdWVzdBIOCgZ0ZW5hbnQYASABKAkSDQoFc2hhcmQYAiABKA0SEQoJaGFzX2xldmVsGAMgASgIEhgKEGNvbXBhY3Rpb25fbGV2ZWwYBCABKA0SEgoKc3RhcnRfdGltZRgFIAEoAxIQCghlbmRfdGltZRgGIAEoAyI+ChNRdWVyeUJsb2Nrc1Jlc3BvbnNlEicKBmJsb2NrcxgBIAMoCzIXLm1ldGFzdG9yZS52MS5CbG9ja01ldGEiQgoXR2V0QmxvY2tNZXRhZGF0YVJlcXVlc3QSJwoGYmxvY2tzGAEgASgLMhcubWV0YXN0b3JlLnYxLkJsb2NrTGlzdCJDChhHZXRCbG9ja01ldGFkYXRhUmVzcG9uc2USJwoGYmxvY2tzGAEgAygLMhcubWV0YXN0b3JlLnYxLkJsb2NrTWV0YSJuChRRdWVyeU1ldGFkYXRhUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASADKAkSEgoKc3RhcnRfdGltZRgCIAEoAxIQCghlbmRfdGltZRgDIAEoAxINCgVxdWVyeRgEIAEoCRIOCgZsYWJlbHMYBSADKAkiQAoVUXVlcnlNZXRhZGF0YVJlc3BvbnNlEicKBmJsb2NrcxgBIAMoCzIXLm1ldGFzdG9yZS52MS5CbG9ja01ldGEylgIKDEluZGV4U2VydmljZRJLCghBZGRCbG9jaxIdLm1ldGFzdG9yZS52MS5BZGRCbG9ja1JlcXVlc3QaHi5tZXRhc3RvcmUudjEuQWRkQmxvY2tSZXNwb25zZSIAElQKC1F1ZXJ5QmxvY2tzEiAubWV0YXN0b3JlLnYxLlF1ZXJ5QmxvY2tzUmVxdWVzdBohLm1ldGFzdG9yZS52MS5RdWVyeUJsb2Nrc1Jlc3BvbnNlIgASYwoQR2V0QmxvY2tNZXRhZGF0YRIlLm1ldGFzdG9yZS52MS5HZXRCbG9ja01ldGFkYXRhUmVxdWVzdBomLm1ldGFzdG9yZS52MS5HZXRCbG9ja01ldGFkYXRhUmVzcG9uc2UiADJyChRNZXRhZGF0YVF1ZXJ5U2VydmljZRJaCg1RdWVyeU1ldGFkYXRhEiIubWV0YXN0b3JlLnYxLlF1ZXJ5TWV0YWRhdGFSZXF1ZXN0GiMubWV0YXN0b3JlLnYxLlF1ZXJ5TWV0YWRhdGFSZXNwb25zZSIAYgZwcm90bzM", [file_metastore_v1_types]);
 
 /**
  * @generated from message metastore.v1.AddBlockRequest
@@ -114,6 +114,102 @@ export const QueryBlocksResponseSchema: GenMessage<QueryBlocksResponse> = /*@__P
   messageDesc(file_metastore_v1_index, 3);
 
 /**
+ * @generated from message metastore.v1.GetBlockMetadataRequest
+ */
+export type GetBlockMetadataRequest = Message<"metastore.v1.GetBlockMetadataRequest"> & {
+  /**
+   * @generated from field: metastore.v1.BlockList blocks = 1;
+   */
+  blocks?: BlockList | undefined;
+};
+
+/**
+ * Describes the message metastore.v1.GetBlockMetadataRequest.
+ * Use `create(GetBlockMetadataRequestSchema)` to create a new message.
+ */
+export const GetBlockMetadataRequestSchema: GenMessage<GetBlockMetadataRequest> = /*@__PURE__*/
+  messageDesc(file_metastore_v1_index, 4);
+
+/**
+ * @generated from message metastore.v1.GetBlockMetadataResponse
+ */
+export type GetBlockMetadataResponse = Message<"metastore.v1.GetBlockMetadataResponse"> & {
+  /**
+   * @generated from field: repeated metastore.v1.BlockMeta blocks = 1;
+   */
+  blocks: BlockMeta[];
+};
+
+/**
+ * Describes the message metastore.v1.GetBlockMetadataResponse.
+ * Use `create(GetBlockMetadataResponseSchema)` to create a new message.
+ */
+export const GetBlockMetadataResponseSchema: GenMessage<GetBlockMetadataResponse> = /*@__PURE__*/
+  messageDesc(file_metastore_v1_index, 5);
+
+/**
+ * @generated from message metastore.v1.QueryMetadataRequest
+ */
+export type QueryMetadataRequest = Message<"metastore.v1.QueryMetadataRequest"> & {
+  /**
+   * Required: at least one tenant.
+   *
+   * @generated from field: repeated string tenant_id = 1;
+   */
+  tenantId: string[];
+
+  /**
+   * Milliseconds, inclusive; end_time 0 means unbounded.
+   *
+   * @generated from field: int64 start_time = 2;
+   */
+  startTime: bigint;
+
+  /**
+   * @generated from field: int64 end_time = 3;
+   */
+  endTime: bigint;
+
+  /**
+   * A label selector matched against dataset labels, e.g. {service_name="api"}; "" or {} matches all.
+   *
+   * @generated from field: string query = 4;
+   */
+  query: string;
+
+  /**
+   * Pyroscope's label projection; not supported by Kiln (the field is refused when set).
+   *
+   * @generated from field: repeated string labels = 5;
+   */
+  labels: string[];
+};
+
+/**
+ * Describes the message metastore.v1.QueryMetadataRequest.
+ * Use `create(QueryMetadataRequestSchema)` to create a new message.
+ */
+export const QueryMetadataRequestSchema: GenMessage<QueryMetadataRequest> = /*@__PURE__*/
+  messageDesc(file_metastore_v1_index, 6);
+
+/**
+ * @generated from message metastore.v1.QueryMetadataResponse
+ */
+export type QueryMetadataResponse = Message<"metastore.v1.QueryMetadataResponse"> & {
+  /**
+   * @generated from field: repeated metastore.v1.BlockMeta blocks = 1;
+   */
+  blocks: BlockMeta[];
+};
+
+/**
+ * Describes the message metastore.v1.QueryMetadataResponse.
+ * Use `create(QueryMetadataResponseSchema)` to create a new message.
+ */
+export const QueryMetadataResponseSchema: GenMessage<QueryMetadataResponse> = /*@__PURE__*/
+  messageDesc(file_metastore_v1_index, 7);
+
+/**
  * @generated from service metastore.v1.IndexService
  */
 export const IndexService: GenService<{
@@ -137,6 +233,37 @@ export const IndexService: GenService<{
     input: typeof QueryBlocksRequestSchema;
     output: typeof QueryBlocksResponseSchema;
   },
+  /**
+   * Metadata of the listed blocks that are in the index; unknown ids are simply absent.
+   *
+   * @generated from rpc metastore.v1.IndexService.GetBlockMetadata
+   */
+  getBlockMetadata: {
+    methodKind: "unary";
+    input: typeof GetBlockMetadataRequestSchema;
+    output: typeof GetBlockMetadataResponseSchema;
+  },
 }> = /*@__PURE__*/
   serviceDesc(file_metastore_v1_index, 0);
+
+/**
+ * Pyroscope's metastore.v1.MetadataQueryService (same service and message names, same field
+ * numbers), so its query clients work against Kiln.
+ *
+ * @generated from service metastore.v1.MetadataQueryService
+ */
+export const MetadataQueryService: GenService<{
+  /**
+   * Blocks with at least one dataset of the tenants that overlaps the time range and matches
+   * the label selector; each returned block holds only its matching datasets.
+   *
+   * @generated from rpc metastore.v1.MetadataQueryService.QueryMetadata
+   */
+  queryMetadata: {
+    methodKind: "unary";
+    input: typeof QueryMetadataRequestSchema;
+    output: typeof QueryMetadataResponseSchema;
+  },
+}> = /*@__PURE__*/
+  serviceDesc(file_metastore_v1_index, 1);
 
