@@ -1,23 +1,26 @@
-// The segment writer: collects validated profiles per shard into an open
+// The segment writer: collects the pushed requests per shard into an open
 // segment, and every segment-duration writes the segment as one block object,
 // registers it with the metastore, and only then acknowledges the pushes it
 // holds (DESIGN.md invariant 1: ack means durable).
+//
+// Decoding, validation and encoding run in the segment builders (see
+// build-pool.ts: worker threads, or this thread with build-threads=0); this
+// class keeps what needs one place: segment ids, timers, uploads with
+// retries, registration in ULID order per shard, and the answers.
 
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { monotonicFactory } from 'ulid';
 import type { Config } from '../../config/config.js';
-import type { BlockMeta } from '../../gen/metastore/v1/types_pb.js';
 import type { Bucket } from '../../objstore/bucket.js';
+import type { BlockMeta } from '../../gen/metastore/v1/types_pb.js';
 import type { Labels } from '../block/model.js';
 import { segmentPath } from '../block/paths.js';
-import { encodeBlock } from '../block/writer.js';
-import { PprofDecodeError, PprofLimitError, decodePprof } from '../pprof/decode.js';
-import { DecompressedTooLargeError, maybeGunzip } from '../pprof/gzip.js';
-import type { DecodedProfile } from '../pprof/profile.js';
-import { DatasetHead, type RowMeta } from './head.js';
-import { type SeriesPlan, planSeries } from './series.js';
+import { BuildWorkerPool, InlineBuilds, type SegmentBuild, type SegmentBuilds } from './build-pool.js';
+import { type BuiltSegment, type RequestOutcome, type RequestPart, validatePart } from './segment-builder.js';
+
+export { ProfileRejectedError, type RequestOutcome } from './segment-builder.js';
 
 /** Registers blocks with the metastore (a Connect client in production). */
 export interface BlockRegistrar {
@@ -41,32 +44,12 @@ export interface ProfileInput {
   defaultTimeNanos: bigint;
 }
 
-/** The profile was rejected; nothing of the request was stored. `reason` is for metrics. */
-export class ProfileRejectedError extends Error {
-  constructor(
-    message: string,
-    readonly reason: string,
-    /** HTTP status the edge should answer. */
-    readonly status = 400,
-  ) {
-    super(message);
-    this.name = 'ProfileRejectedError';
-  }
-}
-
 /** The segment holding the profile could not be stored; the client should retry. */
 export class SegmentFlushError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'SegmentFlushError';
   }
-}
-
-/** The outcome of one client request: status 0 = durable, else the HTTP status to answer. */
-export interface RequestOutcome {
-  status: number;
-  message: string;
-  reason: string;
 }
 
 export class ShuttingDownError extends Error {
@@ -76,31 +59,32 @@ export class ShuttingDownError extends Error {
   }
 }
 
-interface Prepared {
-  input: ProfileInput;
-  service: string;
-  profile: DecodedProfile;
-  plan: SeriesPlan;
-  meta: RowMeta;
-}
-
 interface OpenSegment {
   id: string;
   shard: number;
-  heads: Map<string, DatasetHead>;
-  done: Promise<void>;
-  resolve: () => void;
-  reject: (e: Error) => void;
+  build: SegmentBuild;
+  /** Parts added so far; a part's outcome is at its index. */
+  parts: number;
+  /** Resolves, never rejects, with one outcome per part once the segment is registered or has failed. */
+  done: Promise<RequestOutcome[]>;
+  resolve: (outcomes: RequestOutcome[]) => void;
   timer: NodeJS.Timeout;
+  /** Set when the build failed while the segment was open. */
+  failure?: Error;
 }
 
-const labelsText = (labels: Labels) => `{${labels.map(([n, v]) => `${n}=${JSON.stringify(v)}`).join(', ')}}`;
+/** Threads for -segment-writer.build-threads: -1 is one per core. */
+export function buildThreads(configured: number): number {
+  return configured < 0 ? os.availableParallelism() : configured;
+}
 
 export class SegmentWriter {
   private readonly open = new Map<number, OpenSegment>();
   private readonly flushing = new Set<Promise<void>>();
+  /** Per shard, the flush of its newest closed segment: the next one registers after it. */
+  private readonly lastFlush = new Map<number, Promise<void>>();
   private readonly nextId = monotonicFactory();
-  private readonly instanceId: string;
+  private readonly builds: SegmentBuilds;
   private stopping = false;
   private readonly metrics;
 
@@ -110,8 +94,12 @@ export class SegmentWriter {
     private readonly registrar: BlockRegistrar,
     private readonly logger: Logger,
     registry: Registry,
+    /** Where segments are built; by default as opts.buildThreads says. */
+    builds?: SegmentBuilds,
   ) {
-    this.instanceId = opts.instanceId || os.hostname();
+    const builderOptions = { validation: opts.validation, instanceId: opts.instanceId || os.hostname() };
+    const threads = buildThreads(opts.buildThreads);
+    this.builds = builds ?? (threads === 0 ? new InlineBuilds(builderOptions) : new BuildWorkerPool(threads, builderOptions, logger));
     this.metrics = {
       profiles: new Counter({ name: 'kiln_segment_writer_profiles_total', help: 'Profiles added to segments.', labelNames: ['tenant'], registers: [registry] }),
       rejected: new Counter({ name: 'kiln_segment_writer_rejected_profiles_total', help: 'Profiles rejected by validation, by reason.', labelNames: ['reason'], registers: [registry] }),
@@ -125,124 +113,67 @@ export class SegmentWriter {
 
   /**
    * Stores the profiles of several client requests. Each request is all or
-   * nothing: its profiles are decoded and validated first, and a rejection
-   * stores none of them. Resolves with one outcome per request once every
-   * accepted request's segments are uploaded and registered.
+   * nothing: a rejected profile stores none of its request. Resolves with one
+   * outcome per request once every accepted request's segments are uploaded
+   * and registered.
+   *
+   * A request whose profiles all go to one shard (every /ingest request) is
+   * validated by its segment's builder. A request spanning shards is validated
+   * here first, whole, and only then split into its segments: validation is a
+   * pure function of the request and its receive time, so the builders accept
+   * what was accepted here, and no shard stores part of a rejected request.
    */
   async push(requests: ProfileInput[][]): Promise<RequestOutcome[]> {
-    const outcomes: RequestOutcome[] = requests.map(() => ({ status: 0, message: '', reason: '' }));
-    const waits: Promise<void>[][] = requests.map(() => []);
-    for (let r = 0; r < requests.length; r++) {
+    const receivedAtMs = Date.now();
+    const outcomes: (RequestOutcome | Promise<RequestOutcome>)[] = [];
+    for (const inputs of requests) {
       if (this.stopping) {
-        outcomes[r] = { status: 503, message: new ShuttingDownError().message, reason: 'shutting_down' };
+        outcomes.push({ status: 503, message: new ShuttingDownError().message, reason: 'shutting_down' });
         continue;
       }
-      try {
-        const prepared: Prepared[] = [];
-        for (const input of requests[r]!) prepared.push(await this.prepare(input));
-        for (const p of new Set(prepared.map((p) => this.add(p)))) waits[r]!.push(p);
-      } catch (e) {
-        if (!(e instanceof ProfileRejectedError)) throw e;
-        outcomes[r] = { status: e.status, message: e.message, reason: e.reason };
-      }
-    }
-    await Promise.all(
-      waits.map(async (w, r) => {
-        try {
-          await Promise.all(w);
-        } catch (e) {
-          outcomes[r] = { status: 503, message: (e as Error).message, reason: 'segment_flush_failed' };
+      const byShard = splitByShard(inputs, receivedAtMs);
+      if (byShard.size > 1) {
+        const whole: RequestPart = { ...byShard.values().next().value!, profiles: [...byShard.values()].flatMap((p) => p.profiles) };
+        const rejection = await validatePart(whole, this.opts.validation);
+        if (rejection.status !== 0) {
+          this.metrics.rejected.inc({ reason: rejection.reason });
+          outcomes.push(rejection);
+          continue;
         }
-      }),
-    );
-    return outcomes;
+      }
+      const waits = [...byShard].map(([shard, part]) => this.add(shard, part));
+      outcomes.push(waits.length === 1 ? waits[0]! : Promise.all(waits).then((all) => all.find((o) => o.status !== 0) ?? all[0]!));
+    }
+    return Promise.all(outcomes);
   }
 
-  /** Stops taking pushes, flushes every open segment, waits for all uploads. */
+  /** Stops taking pushes, flushes every open segment, waits for all uploads, stops the builders. */
   async stop(): Promise<void> {
     this.stopping = true;
     for (const seg of [...this.open.values()]) this.startFlush(seg);
     while (this.flushing.size > 0) await Promise.allSettled([...this.flushing]);
+    await this.builds.close();
   }
 
-  private async prepare(input: ProfileInput): Promise<Prepared> {
-    const v = this.opts.validation;
-    const reject = (message: string, reason: string, status = 400): never => {
-      this.metrics.rejected.inc({ reason });
-      throw new ProfileRejectedError(message, reason, status);
-    };
-    let raw: Uint8Array;
-    try {
-      raw = await maybeGunzip(input.profile, v.maxProfileSizeBytes);
-    } catch (e) {
-      const err = e as Error;
-      if (err instanceof DecompressedTooLargeError) {
-        return reject(`the profile with labels '${labelsText(input.labels)}' exceeds the size limit (max_profile_size_byte, limit: ${v.maxProfileSizeBytes}) (err-kiln-profile-size-limit)`, 'profile_size_limit', 413);
-      }
-      return reject(`malformed profile: ${err.message}`, 'malformed_profile');
-    }
-    let profile: DecodedProfile;
-    try {
-      profile = decodePprof(raw, {
-        maxSamples: v.maxProfileStacktraceSamples,
-        maxSampleLabels: v.maxProfileStacktraceSampleLabels,
-        maxStackDepth: v.maxProfileStacktraceDepth,
-        maxSymbolLength: v.maxProfileSymbolValueLength,
-        maxStrings: v.maxProfileStrings,
-        maxLocations: v.maxProfileLocations,
-      });
-    } catch (e) {
-      if (e instanceof PprofLimitError) {
-        const [what, flag] = e.reason === 'samples_limit'
-          ? ['samples count limit', 'max_profile_stacktrace_samples']
-          : ['sample labels limit', 'max_profile_stacktrace_sample_labels'];
-        return reject(`the profile with labels '${labelsText(input.labels)}' exceeds the ${what} (${flag}, actual: ${e.actual}, limit: ${e.limit}) (err-kiln-${e.reason.replaceAll('_', '-')})`, e.reason);
-      }
-      if (e instanceof PprofDecodeError) return reject(`malformed profile: ${e.message}`, 'malformed_profile');
-      throw e;
-    }
-    for (const t of profile.sampleTypeType) {
-      if (profile.strings[t]!.includes('-')) reject(`malformed profile: sample type "${profile.strings[t]}" contains -`, 'malformed_profile');
-    }
-
-    // Profiles without a time (or with one in 1970, a common SDK bug) take the request's.
-    let timeNanos = profile.timeNanos;
-    if (timeNanos < 31_536_000_000_000_000n) timeNanos = input.defaultTimeNanos;
-    const nowNs = BigInt(Date.now()) * 1_000_000n;
-    const timeText = () => new Date(Number(timeNanos / 1_000_000n)).toISOString();
-    if (v.rejectOlderThan > 0 && timeNanos < nowNs - BigInt(v.rejectOlderThan) * 1_000_000n) {
-      reject(`profile with labels '${labelsText(input.labels)}' is outside of the ingestion window: its timestamp ${timeText()} is older than ${v.rejectOlderThan / 1000}s (err-kiln-profile-too-old). To adjust the related limit, configure -validation.reject-older-than, or contact your service administrator.`, 'not_in_time_range');
-    }
-    if (v.rejectNewerThan > 0 && timeNanos > nowNs + BigInt(v.rejectNewerThan) * 1_000_000n) {
-      reject(`profile with labels '${labelsText(input.labels)}' is outside of the ingestion window: its timestamp ${timeText()} is more than ${v.rejectNewerThan / 1000}s in the future (err-kiln-profile-too-new). To adjust the related limit, configure -validation.reject-newer-than, or contact your service administrator.`, 'not_in_time_range');
-    }
-
-    const service = input.labels.find(([n]) => n === 'service_name')?.[1] ?? 'unknown_service';
-    return { input, service, profile, plan: planSeries(profile, input.labels), meta: { profileId: input.profileId, timeNanos } };
-  }
-
-  private add(p: Prepared): Promise<void> {
-    const seg = this.segmentFor(p.input.shard);
-    const key = `${p.input.tenant}\u0000${p.service}`;
-    let head = seg.heads.get(key);
-    if (!head) seg.heads.set(key, (head = new DatasetHead(p.input.tenant, p.service)));
-    head.append(p.profile, p.plan, p.meta);
-    this.metrics.profiles.inc({ tenant: p.input.tenant });
-    return seg.done;
+  private add(shard: number, part: RequestPart): Promise<RequestOutcome> {
+    const seg = this.segmentFor(shard);
+    const index = seg.parts++;
+    seg.build.add(part);
+    return seg.done.then((outcomes) => outcomes[index]!);
   }
 
   private segmentFor(shard: number): OpenSegment {
     const existing = this.open.get(shard);
     if (existing) return existing;
-    let resolve!: () => void;
-    let reject!: (e: Error) => void;
-    const done = new Promise<void>((res, rej) => {
-      resolve = res;
-      reject = rej;
+    let resolve!: (outcomes: RequestOutcome[]) => void;
+    const done = new Promise<RequestOutcome[]>((res) => (resolve = res));
+    const id = this.nextId();
+    const seg: OpenSegment = { id, shard, build: undefined as unknown as SegmentBuild, parts: 0, done, resolve, timer: undefined as unknown as NodeJS.Timeout };
+    seg.build = this.builds.start(id, shard, (e) => {
+      // The builder is gone: close the segment now, so new pushes open a fresh one.
+      seg.failure = e;
+      this.startFlush(seg);
     });
-    // Waiters attach later; never let a failed segment become an unhandled rejection.
-    done.catch(() => undefined);
-    const seg: OpenSegment = { id: this.nextId(), shard, heads: new Map(), done, resolve, reject, timer: undefined as unknown as NodeJS.Timeout };
     seg.timer = setTimeout(() => this.startFlush(seg), this.opts.segmentDuration);
     this.open.set(shard, seg);
     this.metrics.openSegments.set(this.open.size);
@@ -254,30 +185,52 @@ export class SegmentWriter {
     this.open.delete(seg.shard);
     this.metrics.openSegments.set(this.open.size);
     clearTimeout(seg.timer);
-    const f = this.flush(seg).finally(() => this.flushing.delete(f));
+    const previous = this.lastFlush.get(seg.shard);
+    const f = this.flush(seg, previous).finally(() => {
+      this.flushing.delete(f);
+      if (this.lastFlush.get(seg.shard) === f) this.lastFlush.delete(seg.shard);
+    });
     this.flushing.add(f);
+    this.lastFlush.set(seg.shard, f);
   }
 
-  private async flush(seg: OpenSegment): Promise<void> {
+  /** Builds, uploads and registers a segment (after `previous`, the shard's segment before it), then answers its pushes. Never rejects. */
+  private async flush(seg: OpenSegment, previous: Promise<void> | undefined): Promise<void> {
     const stopTimer = this.metrics.flushSeconds.startTimer();
     const key = segmentPath(seg.shard, seg.id);
+    let built: BuiltSegment | undefined;
     let uploaded = false;
     try {
-      const datasets = [...seg.heads.values()].map((h) => h.content());
-      const { bytes, meta } = await encodeBlock({ id: seg.id, shard: seg.shard, compactionLevel: 0, createdBy: this.instanceId }, datasets);
-      await this.retry('upload', () => withTimeout(this.bucket.put(key, bytes), this.opts.uploadTimeout, 'upload'));
-      uploaded = true;
-      await this.retry('register', () => withTimeout(this.registrar.addBlock(meta), this.opts.uploadTimeout, 'registration'));
-      this.metrics.segments.inc({ status: 'success' });
-      this.metrics.segmentBytes.observe(bytes.length);
-      this.logger.debug({ block: seg.id, shard: seg.shard, bytes: bytes.length, datasets: datasets.length }, 'segment flushed');
-      seg.resolve();
+      built = await seg.build.finish();
+      for (const [tenant, n] of built.acceptedProfiles) this.metrics.profiles.inc({ tenant }, n);
+      for (const [reason, n] of built.rejectedRequests) this.metrics.rejected.inc({ reason }, n);
+      const block = built.block;
+      if (block) {
+        await this.retry('upload', () => withTimeout(this.bucket.put(key, block.bytes), this.opts.uploadTimeout, 'upload'));
+        uploaded = true;
+      }
+      // The compaction planner and the metrics observer rely on a shard's blocks being registered in ULID order.
+      await previous;
+      if (block) {
+        await this.retry('register', () => withTimeout(this.registrar.addBlock(block.meta), this.opts.uploadTimeout, 'registration'));
+        this.metrics.segments.inc({ status: 'success' });
+        this.metrics.segmentBytes.observe(block.bytes.length);
+        this.logger.debug({ block: seg.id, shard: seg.shard, bytes: block.bytes.length, datasets: block.meta.datasets.length }, 'segment flushed');
+      }
+      seg.resolve(built.outcomes);
     } catch (e) {
+      // Even a failed segment holds back its successor until the one before it is registered.
+      await previous;
       this.metrics.segments.inc({ status: 'failed' });
       this.logger.error({ block: seg.id, shard: seg.shard, err: (e as Error).message }, 'segment flush failed; its pushes are answered with an error');
       // An uploaded but unregistered object is invisible to readers; remove it so nothing is half-registered.
       if (uploaded) await this.bucket.delete(key).catch(() => undefined);
-      seg.reject(new SegmentFlushError(`failed to store segment ${seg.id}: ${(e as Error).message}`));
+      const failed: RequestOutcome = { status: 503, message: new SegmentFlushError(`failed to store segment ${seg.id}: ${(e as Error).message}`).message, reason: 'segment_flush_failed' };
+      // Rejected requests keep their 4xx: they would not have been stored anyway.
+      seg.resolve(Array.from({ length: seg.parts }, (_, i) => {
+        const o = built?.outcomes[i];
+        return o && o.status !== 0 ? o : failed;
+      }));
     } finally {
       stopTimer();
     }
@@ -304,4 +257,15 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms}ms`)), ms);
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A request's profiles grouped by shard, as request parts (in the order the shards first appear). */
+function splitByShard(inputs: readonly ProfileInput[], receivedAtMs: number): Map<number, RequestPart> {
+  const parts = new Map<number, RequestPart>();
+  for (const input of inputs) {
+    let part = parts.get(input.shard);
+    if (!part) parts.set(input.shard, (part = { tenant: input.tenant, receivedAtMs, profiles: [] }));
+    part.profiles.push({ labels: input.labels, bytes: input.profile, profileId: input.profileId, defaultTimeNanos: input.defaultTimeNanos });
+  }
+  return parts;
 }

@@ -1,0 +1,69 @@
+// Entry point of a segment build worker thread (started by build-pool.ts).
+// It hosts one SegmentBuilder per segment the pool assigned to it, feeds each
+// the batches of request parts in the order they arrive, and on 'close'
+// posts the encoded block back, transferring its bytes.
+
+import { toBinary } from '@bufbuild/protobuf';
+import { parentPort, workerData } from 'node:worker_threads';
+import { BlockMetaSchema } from '../../gen/metastore/v1/types_pb.js';
+import { type FromWorker, type ToWorker, type WireBuilt, unpackBatch } from './build-protocol.js';
+import { type BuilderOptions, SegmentBuilder } from './segment-builder.js';
+
+const port = parentPort!;
+const opts = workerData as BuilderOptions;
+
+interface Build {
+  builder: SegmentBuilder;
+  /** Every add and the final encode, in message order. */
+  chain: Promise<void>;
+}
+const builds = new Map<string, Build>();
+
+const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+/** A view's ArrayBuffer, whole: transferable only when nothing else lives in it. */
+function ownBuffer(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+}
+
+port.on('message', (m: ToWorker) => {
+  switch (m.type) {
+    case 'open':
+      builds.set(m.segment, { builder: new SegmentBuilder(opts, m.segment, m.shard), chain: Promise.resolve() });
+      return;
+    case 'add': {
+      const b = builds.get(m.segment)!;
+      const parts = unpackBatch(m.batch);
+      b.chain = b.chain.then(async () => {
+        for (const part of parts) await b.builder.add(part);
+      });
+      return;
+    }
+    case 'close': {
+      const b = builds.get(m.segment)!;
+      builds.delete(m.segment);
+      b.chain
+        .then(() => b.builder.finish())
+        .then((built) => {
+          const bytes = built.block ? ownBuffer(built.block.bytes) : undefined;
+          const reply: WireBuilt = {
+            type: 'built',
+            segment: m.segment,
+            parts: built.outcomes.length,
+            rejections: [],
+            block: built.block ? { bytes: bytes!, meta: toBinary(BlockMetaSchema, built.block.meta) } : null,
+            acceptedProfiles: built.acceptedProfiles,
+            rejectedRequests: built.rejectedRequests,
+          };
+          built.outcomes.forEach((o, i) => {
+            if (o.status !== 0) reply.rejections.push([i, o]);
+          });
+          post(reply, bytes ? [bytes.buffer as ArrayBuffer] : []);
+        })
+        .catch((e: unknown) => post({ type: 'failed', segment: m.segment, message: (e as Error).message }));
+      return;
+    }
+  }
+});
+
+post({ type: 'ready' });
