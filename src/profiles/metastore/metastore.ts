@@ -272,7 +272,8 @@ export class Metastore {
       const newJobs: JobState[] = [];
       for (const lease of assigned) {
         held.set(lease.name, lease);
-        newJobs.push({ ...this.state.jobs.get(lease.name)! });
+        const job = this.state.jobs.get(lease.name)!;
+        newJobs.push({ ...job, sources: [...job.sources] });
       }
       return { newJobs, assignments: [...held.values()].filter((l) => this.state.jobs.has(l.name)) };
     });

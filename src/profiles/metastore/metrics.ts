@@ -3,6 +3,18 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { MetastoreState } from './state.js';
 
+const METRIC_NAMES = [
+  'kiln_metastore_blocks',
+  'kiln_metastore_compaction_jobs',
+  'kiln_metastore_compaction_jobs_parked',
+  'kiln_metastore_compaction_queue_blocks',
+  'kiln_metastore_tombstones',
+  'kiln_metastore_compaction_jobs_committed_total',
+  'kiln_metastore_blocks_deleted_total',
+  'kiln_metastore_retention_blocks_removed_total',
+  'kiln_metastore_segment_to_l1_seconds',
+];
+
 export class MetastoreMetrics {
   readonly jobsCommitted: Counter<'level'>;
   readonly blocksDeleted: Counter;
@@ -12,6 +24,8 @@ export class MetastoreMetrics {
 
   constructor(registry: Registry, state: () => MetastoreState) {
     const registers = [registry];
+    // A metastore reopened in the same process (tests, restarts) takes over its metrics.
+    for (const name of METRIC_NAMES) registry.removeSingleMetric(name);
     new Gauge({
       name: 'kiln_metastore_blocks',
       help: 'Blocks in the metastore index.',

@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { create } from '@bufbuild/protobuf';
-import { monotonicFactory } from 'ulid';
+import { monotonicFactory, ulid } from 'ulid';
 import { BlockMetaSchema, DatasetSchema, type BlockMeta } from '../../../src/gen/metastore/v1/types_pb.js';
 
 export const nextUlid = monotonicFactory();
@@ -68,4 +68,18 @@ export function tempDir(prefix = 'kiln-metastore-'): Promise<string> {
 export function recordingLogger(): { warn: (o: object, m: string) => void; info: () => void; warnings: Array<{ obj: object; msg: string }> } {
   const warnings: Array<{ obj: object; msg: string }> = [];
   return { warn: (obj, msg) => warnings.push({ obj, msg }), info: () => {}, warnings };
+}
+
+/** A clock tests move by hand. */
+export class ManualClock {
+  constructor(public now = Date.UTC(2025, 0, 1)) {}
+  readonly read = (): number => this.now;
+  advance(ms: number): void {
+    this.now += ms;
+  }
+}
+
+/** A ULID whose time is exactly `ms` (random part random: give each block its own ms). */
+export function ulidAt(ms: number): string {
+  return ulid(ms);
 }
