@@ -305,7 +305,8 @@ describe('compactBlocks memory bound', () => {
       await bucket.put(segmentPath(1, id), bytes);
       metas.push(meta);
     }
-    const { newBlocks, stats } = await compactBlocks({ bucket, sources: metas, shard: 1 });
+    // smallObjectBytes 0: ranged reads, one row group at a time (no whole-object preload).
+    const { newBlocks, stats } = await compactBlocks({ bucket, sources: metas, shard: 1, smallObjectBytes: 0 });
     expect(stats.outputRows).toBe(3 * perSource);
     expect(stats.maxRowsHeld).toBeGreaterThan(0);
     expect(stats.maxRowsHeld).toBeLessThanOrEqual(3 * ROW_GROUP_SIZE);
