@@ -18,6 +18,8 @@ export interface KilnProcess {
   logs: string[];
   /** SIGTERM, then resolves with the exit code. */
   stop(): Promise<number | null>;
+  /** Resolves with the first log line (so far or to come) that passes `test`. */
+  waitForLog(test: (line: string) => boolean, timeoutMs?: number): Promise<string>;
   /** SIGKILL, then resolves when the process is gone. */
   kill(): Promise<void>;
 }
@@ -45,6 +47,7 @@ export async function startKiln(flags: string[] = [], dir = tempDir()): Promise<
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const logs: string[] = [];
+  const logWaiters = new Set<() => void>();
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
     let buffered = '';
@@ -54,6 +57,7 @@ export async function startKiln(flags: string[] = [], dir = tempDir()): Promise<
       buffered = lines.pop()!;
       for (const line of lines) {
         logs.push(line);
+        for (const w of logWaiters) w();
         if (line.includes('"Kiln is ready"')) resolve((JSON.parse(line) as { port: number }).port);
       }
     };
@@ -70,6 +74,26 @@ export async function startKiln(flags: string[] = [], dir = tempDir()): Promise<
     async stop() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       return exited;
+    },
+    waitForLog(test, timeoutMs = 30_000) {
+      return new Promise<string>((resolve, reject) => {
+        const check = () => {
+          const hit = logs.find(test);
+          if (hit === undefined) return;
+          done();
+          resolve(hit);
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`no matching log line within ${timeoutMs} ms:\n${logs.slice(-20).join('\n')}`));
+        }, timeoutMs);
+        const done = () => {
+          clearTimeout(timer);
+          logWaiters.delete(check);
+        };
+        logWaiters.add(check);
+        check();
+      });
     },
     async kill() {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
