@@ -4,6 +4,7 @@
 // the same code.
 
 import type http from 'node:http';
+import os from 'node:os';
 import type http2 from 'node:http2';
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
@@ -14,7 +15,10 @@ import { CompactionService } from '../gen/metastore/v1/compactor_pb.js';
 import { IndexService, MetadataQueryService } from '../gen/metastore/v1/index_pb.js';
 import { PusherService } from '../gen/push/v1/push_pb.js';
 import { SegmentWriterService } from '../gen/segmentwriter/v1/push_pb.js';
+import type { Bucket } from '../objstore/bucket.js';
 import { createBucket } from '../objstore/create.js';
+import { createJobRunner } from '../profiles/compaction/job-runner.js';
+import { CompactionWorker } from '../profiles/compaction/worker.js';
 import { Distributor } from '../profiles/ingest/distributor.js';
 import { createIngestHandler } from '../profiles/ingest/http-ingest.js';
 import { pushServiceImpl } from '../profiles/ingest/push-service.js';
@@ -44,12 +48,23 @@ function runs(config: Config, target: Exclude<Target, 'all'>): boolean {
   return config.target.includes('all') || config.target.includes(target);
 }
 
+function bucketFromConfig(config: Config): Bucket {
+  const s3 = config.storage.s3;
+  return createBucket({
+    backend: config.storage.backend,
+    filesystem: config.storage.filesystem,
+    s3: { endpoint: s3.endpoint, bucket: s3.bucketName, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: s3.forcePathStyle },
+  });
+}
+
 export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
   if (runs(config, 'distributor') && !runs(config, 'segment-writer') && !config.distributor.segmentWriterAddress) {
     throw new Error('-target runs a distributor without a segment writer: set -distributor.segment-writer-address');
   }
-  if (runs(config, 'segment-writer') && !runs(config, 'metastore') && !config.metastore.address) {
-    throw new Error('-target runs a segment writer without a metastore: set -metastore.address');
+  for (const needsMetastore of ['segment-writer', 'compaction-worker'] as const) {
+    if (runs(config, needsMetastore) && !runs(config, 'metastore') && !config.metastore.address) {
+      throw new Error(`-target runs a ${needsMetastore} without a metastore: set -metastore.address`);
+    }
   }
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -149,6 +164,31 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
     ingest = createIngestHandler(distributor, { tenancy, maxRecvMsgSize: config.distributor.maxRecvMsgSize, maxProfileSizeBytes: validation.maxProfileSizeBytes });
   }
 
+  let worker: CompactionWorker | undefined;
+  if (runs(config, 'compaction-worker')) {
+    const wc = config.compactionWorker;
+    const bucket = bucketFromConfig(config);
+    const transport = () => selfTransport(config.metastore.address);
+    let compaction: ReturnType<typeof createClient<typeof CompactionService>> | undefined;
+    let index: ReturnType<typeof createClient<typeof IndexService>> | undefined;
+    const workerLogger = logger.child({ component: 'compaction-worker' });
+    worker = new CompactionWorker(
+      { jobConcurrency: wc.jobConcurrency || os.availableParallelism(), jobPollInterval: wc.jobPollInterval, requestTimeout: wc.requestTimeout },
+      { pollCompactionJobs: (req, options) => (compaction ??= createClient(CompactionService, transport())).pollCompactionJobs(req, options) },
+      createJobRunner({
+        bucket,
+        async blockMetadata(ids, signal) {
+          const res = await (index ??= createClient(IndexService, transport())).getBlockMetadata({ blocks: { blocks: ids } }, { signal, timeoutMs: wc.requestTimeout });
+          return res.blocks;
+        },
+        logger: workerLogger,
+      }),
+      workerLogger,
+      registry,
+    );
+    closers.push(() => bucket.close());
+  }
+
   const plain = async (req: Req, res: Res): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://kiln');
     switch (url.pathname) {
@@ -202,6 +242,8 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
   }
   selfUrl = `http://127.0.0.1:${server.port}`;
   ready = true;
+  // The worker may poll this very process, so it starts once the server listens.
+  worker?.start();
   logger.info({ port: server.port, targets: config.target }, 'Kiln is ready');
 
   let stopping: Promise<void> | undefined;
@@ -215,6 +257,8 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
         distributor?.stopAccepting();
         // Segments registered over loopback need the server, so flush before closing it.
         await writer?.stop();
+        // Finished jobs are reported before the server (maybe the metastore itself) closes.
+        await worker?.stop(config.server.gracefulShutdownTimeout);
         await server.close(config.server.gracefulShutdownTimeout);
         for (const close of closers.reverse()) await close();
         logger.info('stopped');

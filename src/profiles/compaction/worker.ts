@@ -9,13 +9,13 @@
 
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { create } from '@bufbuild/protobuf';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import {
   type CompactionJob,
   CompactionJobStatus,
   CompactionJobStatusUpdateSchema,
   type CompactionJobStatusUpdate,
-  type PollCompactionJobsRequest,
+  type PollCompactionJobsRequestSchema,
   type PollCompactionJobsResponse,
 } from '../../gen/metastore/v1/compactor_pb.js';
 import type { BlockMeta } from '../../gen/metastore/v1/types_pb.js';
@@ -33,7 +33,7 @@ export type JobRunner = (job: CompactionJob, signal: AbortSignal) => Promise<Job
 
 /** The one RPC the worker needs (a Connect client of CompactionService in production). */
 export interface CompactionPoller {
-  pollCompactionJobs(req: Partial<PollCompactionJobsRequest>, options?: { timeoutMs?: number }): Promise<PollCompactionJobsResponse>;
+  pollCompactionJobs(req: MessageInitShape<typeof PollCompactionJobsRequestSchema>, options?: { timeoutMs?: number }): Promise<PollCompactionJobsResponse>;
 }
 
 export interface CompactionWorkerOptions {

@@ -428,7 +428,7 @@ export class Metastore {
   private validateResult(job: JobState, update: CompactionJobStatusUpdate, i: number): void {
     const where = `status_updates[${i}] (job ${job.name})`;
     const cb = update.compactedBlocks;
-    if (cb === undefined || cb.newBlocks.length === 0) return; // "compacted blocks are missing": dropped
+    if (cb === undefined || isEmptyResult(update)) return; // "compacted blocks are missing": dropped
     const sources = cb.sourceBlocks?.blocks ?? [];
     if (sources.length === 0) throw new InvalidRequestError(`${where}: compacted_blocks.source_blocks is empty but new_blocks is not`);
     const jobSources = new Set(job.sources);
@@ -464,7 +464,7 @@ export class Metastore {
 
   private async commitResult(job: JobState, update: CompactionJobStatusUpdate, now: number): Promise<void> {
     const cb = update.compactedBlocks;
-    if (cb === undefined || cb.newBlocks.length === 0) {
+    if (cb === undefined || isEmptyResult(update)) {
       // The worker found the sources gone (e.g. removed by retention): nothing to commit.
       this.logger.warn({ job: job.name }, 'compacted blocks are missing; skipping');
       await this.commit({ type: 'jobsDropped', names: [job.name], reason: 'compacted blocks are missing' });
@@ -496,6 +496,17 @@ export class Metastore {
     const jobs = plan(Math.min(room, cap));
     if (jobs.length > 0) await this.commit({ type: 'jobsPlanned', jobs });
   }
+}
+
+/**
+ * A SUCCESS that lists neither sources nor new blocks: the worker found nothing to compact
+ * (Pyroscope's "compacted blocks are missing"), so the job is dropped and the index is left as
+ * it is. Listed sources with no new blocks is a real result: those sources are gone from the
+ * bucket (Kiln's worker reports them so), and the commit removes them from the index.
+ */
+function isEmptyResult(update: CompactionJobStatusUpdate): boolean {
+  const cb = update.compactedBlocks;
+  return cb === undefined || (cb.newBlocks.length === 0 && (cb.sourceBlocks?.blocks.length ?? 0) === 0);
 }
 
 function ulidTime(id: string): number {

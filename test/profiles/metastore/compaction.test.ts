@@ -322,6 +322,20 @@ describe('SUCCESS commit', () => {
     expect(logger.warnings.map((w) => w.msg)).toContain('compacted blocks are missing; skipping');
   });
 
+  it('removes listed sources that a SUCCESS replaces with no new blocks (their objects are gone)', async () => {
+    const { ms, job, segments } = await jobWithSegments();
+    const update = create(CompactionJobStatusUpdateSchema, {
+      name: job.name,
+      token: BigInt(job.token),
+      status: SUCCESS,
+      compactedBlocks: { sourceBlocks: { shard: job.shard, blocks: [...job.sources] }, newBlocks: [] },
+    });
+    await ms.pollCompactionJobs([update], 0);
+    expect(ms.listJobs()).toEqual([]);
+    expect(ms.size).toBe(0);
+    for (const s of segments) expect(ms.get(s.id)).toBeUndefined();
+  });
+
   const malformed: Array<[string, (job: JobState, u: CompactionJobStatusUpdate) => void, RegExp]> = [
     ['an invalid new block meta', (_j, u) => void (u.compactedBlocks!.newBlocks[0]!.shard = 0), /new_blocks\[0\]: .*shard must be >= 1/],
     ['a new block of the wrong level', (_j, u) => void (u.compactedBlocks!.newBlocks[0]!.compactionLevel = 2), /has level 2, want 1/],
