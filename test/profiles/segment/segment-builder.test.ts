@@ -1,0 +1,66 @@
+// SegmentBuilder: request parts in, one block out; every part all or nothing.
+
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FilesystemBucket } from '../../../src/objstore/filesystem.js';
+import { segmentPath } from '../../../src/profiles/block/paths.js';
+import { type BuiltSegment, SegmentBuilder } from '../../../src/profiles/segment/segment-builder.js';
+import { readProfilesOf } from '../../helpers/stored-profiles.js';
+import { MALFORMED, NOW_MS, part, pprof, validation } from './helpers.js';
+
+const ID = '01JCQ7Z8W5X3Y4V6T2S1R0P9NM';
+
+/** The profiles in a built block: service → function name of the leaf → value. */
+async function storedOf(built: BuiltSegment, shard = 1) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-builder-'));
+  const bucket = new FilesystemBucket(dir);
+  const key = segmentPath(shard, ID);
+  await bucket.put(key, built.block!.bytes);
+  await bucket.close();
+  const { profiles } = await readProfilesOf(dir, [key]);
+  return profiles.map((p) => `${p.tenant}/${p.labels.service_name}: ${[...p.stacks].map(([s, v]) => `${s}=${v}`).join(',')}`).sort();
+}
+
+describe('SegmentBuilder', () => {
+  it('stores the accepted parts and nothing of a part with one bad profile', async () => {
+    const b = new SegmentBuilder({ validation, instanceId: 'test' }, ID, 1);
+    await b.add(part([{ bytes: pprof('a', 1) }, { service: 'web', bytes: pprof('b', 2) }]));
+    await b.add(part([{ bytes: pprof('c', 3) }, { bytes: MALFORMED }]));
+    await b.add(part([{ bytes: pprof('d', 4) }], 'tenant-b'));
+    const built = await b.finish();
+
+    expect(built.outcomes.map((o) => o.status)).toEqual([0, 400, 0]);
+    expect(built.outcomes[1]!.reason).toBe('malformed_profile');
+    expect(built.acceptedProfiles).toEqual([['tenant-a', 2], ['tenant-b', 1]]);
+    expect(built.rejectedRequests).toEqual([['malformed_profile', 1]]);
+    expect(built.block!.meta).toMatchObject({ id: ID, shard: 1, compactionLevel: 0 });
+    expect(await storedOf(built)).toEqual(['tenant-a/api: a;main=1', 'tenant-a/web: b;main=2', 'tenant-b/api: d;main=4']);
+  });
+
+  it('writes no block when every part is rejected', async () => {
+    const b = new SegmentBuilder({ validation, instanceId: 'test' }, ID, 1);
+    await b.add(part([{ bytes: MALFORMED }]));
+    const built = await b.finish();
+    expect(built.block).toBeNull();
+    expect(built.outcomes).toEqual([expect.objectContaining({ status: 400, reason: 'malformed_profile' })]);
+  });
+
+  it('checks the ingestion window against the time the push was received, not the build time', async () => {
+    const b = new SegmentBuilder({ validation: { ...validation, rejectOlderThan: 60_000 }, instanceId: 'test' }, ID, 1);
+    // Fresh when received (NOW_MS, years ago) although ancient by the clock of this test.
+    await b.add(part([{ bytes: pprof('fresh', 1, NOW_MS - 30_000) }]));
+    await b.add(part([{ bytes: pprof('stale', 1, NOW_MS - 120_000) }]));
+    const built = await b.finish();
+    expect(built.outcomes.map((o) => o.status)).toEqual([0, 400]);
+    expect(built.outcomes[1]!.message).toContain('err-kiln-profile-too-old');
+  });
+
+  it('answers 413 with the size-limit message for a profile over the limit', async () => {
+    const b = new SegmentBuilder({ validation: { ...validation, maxProfileSizeBytes: 10 }, instanceId: 'test' }, ID, 1);
+    await b.add(part([{ bytes: pprof('big', 1) }]));
+    const [outcome] = (await b.finish()).outcomes;
+    expect(outcome).toEqual({ status: 413, reason: 'profile_size_limit', message: expect.stringContaining('exceeds the size limit (max_profile_size_byte, limit: 10) (err-kiln-profile-size-limit)') });
+  });
+});

@@ -1,0 +1,128 @@
+// SegmentWriter in process: registration order per shard, requests spanning
+// shards stored all or nothing, a dying build worker answered with 503.
+
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultConfig } from '../../../src/config/config.js';
+import type { BlockMeta } from '../../../src/gen/metastore/v1/types_pb.js';
+import { FilesystemBucket } from '../../../src/objstore/filesystem.js';
+import { BuildWorkerPool, InlineBuilds, type SegmentBuilds } from '../../../src/profiles/segment/build-pool.js';
+import { type ProfileInput, SegmentWriter } from '../../../src/profiles/segment/writer.js';
+import { readStoredProfiles } from '../../helpers/stored-profiles.js';
+import { MALFORMED, labelsOf, pprof, profileId, validation } from './helpers.js';
+
+const logger = pino({ level: 'silent' });
+const builderOptions = { validation, instanceId: 'test' };
+
+interface Harness {
+  writer: SegmentWriter;
+  dir: string;
+  registered: BlockMeta[];
+}
+const writers: SegmentWriter[] = [];
+afterEach(async () => {
+  await Promise.all(writers.splice(0).map((w) => w.stop()));
+});
+
+function harness(opts: { segmentDuration?: number; buildThreads?: number; builds?: SegmentBuilds } = {}): Harness {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-writer-'));
+  const registered: BlockMeta[] = [];
+  const writer = new SegmentWriter(
+    { ...defaultConfig().segmentWriter, segmentDuration: opts.segmentDuration ?? 20, buildThreads: opts.buildThreads ?? 0, validation },
+    new FilesystemBucket(dir),
+    { addBlock: async (meta) => void registered.push(meta) },
+    logger,
+    new Registry(),
+    opts.builds,
+  );
+  writers.push(writer);
+  return { writer, dir, registered };
+}
+
+const input = (shard: number, bytes: Uint8Array, service = `svc-${shard}`): ProfileInput => ({
+  tenant: 'tenant-a',
+  labels: labelsOf(service),
+  profile: bytes,
+  profileId: profileId(),
+  shard,
+  defaultTimeNanos: 0n,
+});
+
+const storedStacks = async (dir: string) => (await readStoredProfiles(dir)).profiles.map((p) => `${p.shard}/${p.labels.service_name}: ${[...p.stacks.keys()].join(',')}`).sort();
+
+describe('SegmentWriter', () => {
+  it('answers after registration, on the main thread with build-threads=0', async () => {
+    const h = harness();
+    const [outcome] = await h.writer.push([[input(1, pprof('a', 1))]]);
+    expect(outcome!.status).toBe(0);
+    expect(h.registered).toHaveLength(1);
+    expect(await storedStacks(h.dir)).toEqual(['1/svc-1: a;main']);
+  });
+
+  it('registers the segments of a shard in ULID order even when a later one is built first', async () => {
+    // The first segment's build is held back until the second has been built and uploaded.
+    let releaseFirst!: () => void;
+    const firstHeld = new Promise<void>((r) => (releaseFirst = r));
+    const inline = new InlineBuilds(builderOptions);
+    let started = 0;
+    const builds: SegmentBuilds = {
+      start(id, shard, onFailure) {
+        const b = inline.start(id, shard, onFailure);
+        const held = started++ === 0;
+        return { add: (p) => b.add(p), finish: async () => (held && (await firstHeld), b.finish()) };
+      },
+      close: async () => undefined,
+    };
+    const h = harness({ builds });
+    const first = h.writer.push([[input(1, pprof('first', 1))]]);
+    await new Promise((r) => setTimeout(r, 40)); // the first segment closes (segment duration 20 ms)
+    const second = h.writer.push([[input(1, pprof('second', 1))]]);
+    await new Promise((r) => setTimeout(r, 100)); // the second closes, builds and uploads
+    const registeredWhileHeld = [...h.registered];
+    releaseFirst();
+    expect(registeredWhileHeld).toEqual([]);
+    expect((await Promise.all([first, second])).map(([o]) => o!.status)).toEqual([0, 0]);
+    const ids = h.registered.map((m) => m.id);
+    expect(ids).toHaveLength(2);
+    expect(ids).toEqual([...ids].sort());
+    expect((await readStoredProfiles(h.dir)).profiles.map((p) => [p.block, [...p.stacks.keys()][0]])).toEqual([[ids[0], 'first;main'], [ids[1], 'second;main']]);
+  });
+
+  it('stores a request spanning shards in every shard, or in none when one profile is bad', async () => {
+    const h = harness();
+    const [bad, good] = await h.writer.push([
+      [input(1, pprof('a', 1)), input(2, MALFORMED)],
+      [input(1, pprof('b', 1)), input(2, pprof('c', 1))],
+    ]);
+    expect(bad).toMatchObject({ status: 400, reason: 'malformed_profile' });
+    expect(good!.status).toBe(0);
+    expect(await storedStacks(h.dir)).toEqual(['1/svc-1: b;main', '2/svc-2: c;main']);
+  });
+
+  it('writes no object for a segment whose requests were all rejected', async () => {
+    const h = harness();
+    const [outcome] = await h.writer.push([[input(1, MALFORMED)]]);
+    expect(outcome!.status).toBe(400);
+    expect(h.registered).toEqual([]);
+    expect(await new FilesystemBucket(h.dir).list('segments/')).toEqual([]);
+  });
+
+  it('answers 503 for the pushes of a build worker that dies, and stores the next ones', async () => {
+    const pool = new BuildWorkerPool(1, builderOptions, logger);
+    const h = harness({ builds: pool, segmentDuration: 5_000 });
+    const pending = h.writer.push([[input(1, pprof('lost', 1))]]);
+    await pool.workersForTest()[0]!.terminate();
+    const [lost] = await pending;
+    expect(lost).toMatchObject({ status: 503, reason: 'segment_flush_failed', message: expect.stringMatching(/segment build worker exited/) });
+
+    // The failed segment was closed at once: the next push opens a new one on a new worker.
+    const next = h.writer.push([[input(1, pprof('kept', 1))]]);
+    await h.writer.stop(); // flushes without waiting the 5 s segment duration
+    expect((await next)[0]!.status).toBe(0);
+    expect(await storedStacks(h.dir)).toEqual(['1/svc-1: kept;main']);
+  });
+});
