@@ -16,7 +16,7 @@ import { compactBlocks } from '../../src/profiles/compaction/compact.js';
 import { createIndexClient } from '../../src/profiles/metastore/index-service.js';
 import { indexedBlockKeys, listJobs, waitFor } from '../helpers/compaction.js';
 import { FoldedPushGenerator, keyOfPush, keyOfStored, prng, pushFolded, type FoldedPush } from '../helpers/folded-pushes.js';
-import { startKiln, tempDir, type KilnProcess } from '../helpers/kiln-process.js';
+import { startKiln, tempDir } from '../helpers/kiln-process.js';
 import { readProfilesOf } from '../helpers/stored-profiles.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
