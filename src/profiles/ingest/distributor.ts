@@ -150,11 +150,21 @@ export class Distributor {
   }
 }
 
+/** Random bytes for ids, drawn 4 KiB at a time: one randomFillSync per id cost more than the rest of the id handling. */
+let randomPool = new Uint8Array(0);
+let randomAt = 0;
+
 /** A RawSample.ID is a UUID string; anything else gets a random id. */
 export function profileIdBytes(id: string | undefined): Uint8Array {
   const hex = id?.replaceAll('-', '') ?? '';
   if (/^[0-9a-fA-F]{32}$/.test(hex)) return Uint8Array.from(Buffer.from(hex, 'hex'));
-  return randomFillSync(new Uint8Array(16));
+  if (randomAt + 16 > randomPool.length) {
+    randomPool = randomFillSync(new Uint8Array(4096));
+    randomAt = 0;
+  }
+  randomAt += 16;
+  // A copy: ids are kept (in segment rows) and must not pin or share the pool.
+  return randomPool.slice(randomAt - 16, randomAt);
 }
 
 /** Maps a failed segment-writer RPC (not a per-request rejection) to the status the client should see. */

@@ -96,6 +96,14 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
     if (parts.length > 1) parts.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     return parts.map(([, key, value]) => `${key}:${value}`).join(',');
   };
+  // Most profiles carry no sample labels at all: then every sample is in one
+  // group, and building a key per sample would be the slowest part of planning.
+  if (p.labelKey.length === 0) {
+    const all = new Uint32Array(p.sampleCount);
+    for (let i = 0; i < all.length; i++) all[i] = i;
+    const kept = base.filter(([n]) => !DERIVED_LABELS.has(n));
+    return { groups: [all], labels: [typeLabels.map((tl) => [...kept, ...tl].sort(compareLabel) as Labels)], profileTypes };
+  }
   const byKey = new Map<string, number[]>();
   for (let i = 0; i < p.sampleCount; i++) {
     const key = keyOf(i);
