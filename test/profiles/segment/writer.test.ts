@@ -67,7 +67,7 @@ describe('SegmentWriter', () => {
     // The first segment's build is held back until the second has been built and uploaded.
     let releaseFirst!: () => void;
     const firstHeld = new Promise<void>((r) => (releaseFirst = r));
-    const inline = new InlineBuilds(builderOptions);
+    const inline: SegmentBuilds = new InlineBuilds(builderOptions);
     let started = 0;
     const builds: SegmentBuilds = {
       start(id, shard, onFailure) {
