@@ -118,6 +118,9 @@ class BuildWorker {
   constructor(opts: BuilderOptions, onExit: (code: number, builds: number) => void) {
     const { script, eval: isEval } = workerScript();
     this.worker = new Worker(script, { eval: isEval, workerData: opts });
+    // Idle workers must not keep a process alive (e.g. when startup fails after
+    // the writer was created); while segments are in flight the server is open.
+    this.worker.unref();
     this.worker.on('message', (m: FromWorker) => this.onMessage(m));
     this.worker.on('error', (e) => (this.lastError = e));
     this.worker.on('exit', (code) => {
