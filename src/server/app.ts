@@ -103,12 +103,7 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
     });
     metastore = opened;
     // The metastore deletes tombstoned objects itself, so it needs the bucket too.
-    const s3 = config.storage.s3;
-    const metastoreBucket = createBucket({
-      backend: config.storage.backend,
-      filesystem: config.storage.filesystem,
-      s3: { endpoint: s3.endpoint, bucket: s3.bucketName, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: s3.forcePathStyle },
-    });
+    const metastoreBucket = bucketFromConfig(config);
     const maintenance = startMaintenance(opened, {
       bucket: metastoreBucket,
       cleanupDelayMs: mc.compaction.cleanupDelay,
@@ -124,12 +119,7 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
 
   let writer: SegmentWriter | undefined;
   if (runs(config, 'segment-writer')) {
-    const s3 = config.storage.s3;
-    const bucket = createBucket({
-      backend: config.storage.backend,
-      filesystem: config.storage.filesystem,
-      s3: { endpoint: s3.endpoint, bucket: s3.bucketName, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, forcePathStyle: s3.forcePathStyle },
-    });
+    const bucket = bucketFromConfig(config);
     const metastore = () => createClient(IndexService, selfTransport(config.metastore.address));
     let client: ReturnType<typeof metastore> | undefined;
     writer = new SegmentWriter(
