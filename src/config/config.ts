@@ -95,6 +95,11 @@ export interface Config {
     jobPollInterval: number;
     requestTimeout: number;
   };
+  /** Recording rules: profiles → metrics during compaction (docs/recording-rules.md). */
+  recordingRules: {
+    /** Folder of provisioned (read-only) rule files, `*.yaml`/`*.yml`; missing = no provisioned rules. */
+    dir: string;
+  };
 }
 
 type Kind = 'string' | 'int' | 'float' | 'bool' | 'duration' | 'enum' | 'targets';
@@ -177,6 +182,7 @@ export function defaultConfig(): Config {
       maintenanceInterval: 30 * SECOND,
     },
     compactionWorker: { jobConcurrency: 0, jobPollInterval: 5 * SECOND, requestTimeout: 5 * SECOND },
+    recordingRules: { dir: './rules' },
   };
 }
 
@@ -238,6 +244,7 @@ export const FLAGS: readonly FlagDef[] = [
   { name: 'compaction-worker.job-concurrency', kind: 'int', help: 'Compaction jobs a worker runs at once (0: one per core).' },
   { name: 'compaction-worker.job-poll-interval', kind: 'duration', help: 'Time between polls of the metastore for compaction jobs (a finished job polls at once).' },
   { name: 'compaction-worker.request-timeout', kind: 'duration', help: 'Timeout of one poll of the metastore.' },
+  { name: 'recording-rules.dir', kind: 'string', help: 'Folder of provisioned recording rules (*.yaml, *.yml; read-only through the API; a missing folder means none).' },
 ];
 
 /** `server.http-listen-port` → ['server', 'httpListenPort']. */
