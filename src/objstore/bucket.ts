@@ -9,6 +9,24 @@ export class ObjectNotFoundError extends Error {
   }
 }
 
+/**
+ * Thrown by putIfMatch when the object is not at the version the caller
+ * expected: someone else wrote (or created, or deleted) it since it was read.
+ */
+export class PreconditionFailedError extends Error {
+  constructor(readonly key: string, detail: string) {
+    super(`precondition failed for ${key}: ${detail}`);
+    this.name = 'PreconditionFailedError';
+  }
+}
+
+/** An object's bytes and the version token a conditional write compares with. */
+export interface VersionedObject {
+  body: Uint8Array;
+  /** Opaque; equal tokens mean equal objects (filesystem: content hash, S3: ETag). */
+  version: string;
+}
+
 export interface ObjectInfo {
   key: string;
   size: number;
@@ -33,6 +51,20 @@ export interface Bucket {
   list(prefix: string): Promise<ObjectInfo[]>;
   /** Deletes an object; deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
+  /**
+   * Reads a whole object with its version token, for a later putIfMatch.
+   * Throws ObjectNotFoundError. Optional, like putIfMatch (both or neither).
+   */
+  getVersioned?(key: string): Promise<VersionedObject>;
+  /**
+   * Compare-and-swap: writes the whole object (atomically, like put) only if
+   * it is still at version `expected` (null: only if it does not exist), and
+   * returns the new version. Otherwise throws PreconditionFailedError and
+   * changes nothing. Writers that use plain put() on the same key are not
+   * coordinated with it. Optional: only backends that can do it atomically
+   * implement it.
+   */
+  putIfMatch?(key: string, body: Uint8Array, expected: string | null): Promise<string>;
   /** Releases connections or handles. */
   close(): Promise<void>;
 }

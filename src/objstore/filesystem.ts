@@ -1,11 +1,13 @@
 // A Bucket over a local directory: one file per object, key segments become
 // directories. Writes go through a temp file + fsync + rename so a crash at any
 // moment leaves either the old object or the new one, never a torn file.
+// Conditional writes (putIfMatch) hold a per-key lock file: filesystem-lock.ts.
 import { constants as bufferConstants } from 'node:buffer';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { copyFile, mkdir, open, readdir, rename, rmdir, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
-import { ObjectNotFoundError, type Bucket, type ObjectInfo } from './bucket.js';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import { ObjectNotFoundError, PreconditionFailedError, type Bucket, type ObjectInfo, type VersionedObject } from './bucket.js';
+import { DEFAULT_LOCK_OPTIONS, LOCK_PREFIX, type LockOptions, acquireLock } from './filesystem-lock.js';
 
 const MAX_LENGTH = bufferConstants.MAX_LENGTH;
 
@@ -72,12 +74,31 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** The version token of an object's bytes: a content hash, so equal tokens mean equal bytes. */
+function contentVersion(body: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(body).digest('hex')}`;
+}
+
+/** fsyncs the parent entry of every directory mkdir created, from `firstCreated` down to `dir`. */
+async function fsyncCreatedDirs(dir: string, firstCreated: string | undefined): Promise<void> {
+  if (firstCreated === undefined) return;
+  const created: string[] = [];
+  for (let d = dir; d.length >= firstCreated.length; d = dirname(d)) {
+    created.push(d);
+    if (d === firstCreated) break;
+  }
+  for (const d of created) await fsyncDir(dirname(d));
+}
+
 export class FilesystemBucket implements Bucket {
   private readonly root: string;
+  private readonly lockOptions: LockOptions;
 
-  constructor(dir: string) {
+  /** `lock` tunes putIfMatch's lock files (tests shorten the stale age). */
+  constructor(dir: string, lock: Partial<LockOptions> = {}) {
     if (typeof dir !== 'string' || dir === '') throw new Error('filesystem bucket: directory must be a non-empty path');
     this.root = resolve(dir);
+    this.lockOptions = { ...DEFAULT_LOCK_OPTIONS, ...lock };
   }
 
   private path(key: string): string {
@@ -159,13 +180,73 @@ export class FilesystemBucket implements Bucket {
     // The rename is only durable once the directory entry is on disk; likewise
     // every directory mkdir created needs its entry in its parent synced.
     await fsyncDir(dir);
-    if (firstCreated !== undefined) {
-      const created: string[] = [];
-      for (let d = dir; d.length >= firstCreated.length; d = dirname(d)) {
-        created.push(d);
-        if (d === firstCreated) break;
+    await fsyncCreatedDirs(dir, firstCreated);
+  }
+
+  /** Creates the key's directory (durably) and takes its lock; a concurrent delete may remove the empty directory first, so retry. */
+  private async lockKey(key: string, dir: string, name: string) {
+    for (let attempt = 0; ; attempt++) {
+      let firstCreated: string | undefined;
+      try {
+        firstCreated = await mkdir(dir, { recursive: true });
+      } catch (err) {
+        if (errCode(err) === 'ENOTDIR' || errCode(err) === 'EEXIST') {
+          throw new Error(`put ${JSON.stringify(key)}: a parent path of this key is an object (filesystem backend cannot hold both "a" and "a/b")`, { cause: err });
+        }
+        throw err;
       }
-      for (const d of created) await fsyncDir(dirname(d));
+      await fsyncCreatedDirs(dir, firstCreated);
+      try {
+        return await acquireLock(join(dir, LOCK_PREFIX + name), this.lockOptions);
+      } catch (err) {
+        if (errCode(err) === 'ENOENT' && attempt < 5) continue;
+        throw err;
+      }
+    }
+  }
+
+  async getVersioned(key: string): Promise<VersionedObject> {
+    const body = await this.get(key);
+    return { body, version: contentVersion(body) };
+  }
+
+  /**
+   * Compare-and-swap under the key's lock file (`.tmp-lock-<name>` beside the
+   * object, hidden like temp files). Inside the lock: hash the current bytes,
+   * compare with `expected`, then the usual temp + fsync + rename. The lock
+   * makes check and rename one step for every putIfMatch caller on this
+   * directory; the version is the content hash, so an object rewritten with
+   * other bytes never matches an old token (rewriting identical bytes does, and
+   * then nothing the caller read has changed).
+   */
+  async putIfMatch(key: string, body: Uint8Array, expected: string | null): Promise<string> {
+    const target = this.path(key);
+    if (!(body instanceof Uint8Array)) throw new Error(`putIfMatch ${JSON.stringify(key)}: body must be a Uint8Array`);
+    const dir = dirname(target);
+    const lock = await this.lockKey(key, dir, basename(target));
+    try {
+      let current: string | null = null;
+      try {
+        current = (await this.getVersioned(key)).version;
+      } catch (err) {
+        if (!(err instanceof ObjectNotFoundError)) throw err;
+      }
+      if (current !== expected) {
+        throw new PreconditionFailedError(key, expected === null ? 'the object exists' : current === null ? 'the object does not exist' : 'the object has changed');
+      }
+      // A holder that stalled this long may have lost the lock to a taker-over:
+      // let the caller re-read and retry instead of committing blind.
+      try {
+        lock.checkHeld();
+      } catch (err) {
+        throw new PreconditionFailedError(key, (err as Error).message);
+      }
+      await this.write(key, async (h) => {
+        await h.writeFile(body);
+      });
+      return contentVersion(body);
+    } finally {
+      await lock.release();
     }
   }
 

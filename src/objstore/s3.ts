@@ -1,6 +1,7 @@
 // A Bucket over any S3-compatible service (AWS S3, MinIO, Ceph RGW, s3rver in
 // tests) through @aws-sdk/client-s3. S3 PUTs are atomic by themselves, so no
-// temp-object dance is needed here.
+// temp-object dance is needed here. Conditional writes (putIfMatch) use S3's
+// own If-Match / If-None-Match on PutObject (AWS S3 since 2024, MinIO, Ceph).
 import {
   DeleteObjectCommand,
   GetObjectCommand,
@@ -12,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { ObjectNotFoundError, type Bucket, type ObjectInfo } from './bucket.js';
+import { ObjectNotFoundError, PreconditionFailedError, type Bucket, type ObjectInfo, type VersionedObject } from './bucket.js';
 import { compareKeys, validateObjectKey, validateRange } from './filesystem.js';
 
 export interface S3Options {
@@ -49,6 +50,17 @@ function isNotFound(err: unknown): boolean {
   if (e.name === 'NoSuchBucket' || e.Code === 'NoSuchBucket') return false;
   // HeadObject has no body, so a missing key arrives as a bare 404 ("NotFound").
   return e.name === 'NoSuchKey' || e.name === 'NotFound' || e.Code === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404;
+}
+
+/**
+ * 412: the ETag did not match (or the object exists, for If-None-Match: *).
+ * 409 ConditionalRequestConflict: AWS saw a concurrent conditional write of the
+ * same key; the caller re-reads and retries just the same.
+ */
+function isPreconditionFailed(err: unknown): boolean {
+  const e = awsError(err);
+  const status = e.$metadata?.httpStatusCode;
+  return e.name === 'PreconditionFailed' || e.Code === 'PreconditionFailed' || status === 412 || e.name === 'ConditionalRequestConflict' || status === 409;
 }
 
 function isInvalidRange(err: unknown): boolean {
@@ -148,6 +160,50 @@ export class S3Bucket implements Bucket {
     } catch (err) {
       if (isNotFound(err)) throw new ObjectNotFoundError(key);
       throw this.wrap('get', key, err);
+    }
+  }
+
+  async getVersioned(key: string): Promise<VersionedObject> {
+    this.checkOpen();
+    validateObjectKey(key);
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (!res.ETag) throw new Error('the server sent no ETag, so conditional writes cannot work');
+      return { body: res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0), version: res.ETag };
+    } catch (err) {
+      if (isNotFound(err)) throw new ObjectNotFoundError(key);
+      throw this.wrap('get', key, err);
+    }
+  }
+
+  /**
+   * One conditional PutObject: If-Match with the ETag read, or If-None-Match: *
+   * to create. S3 evaluates the condition and the write as one step. Servers
+   * that ignore these headers (s3rver) silently lose the guarantee.
+   */
+  async putIfMatch(key: string, body: Uint8Array, expected: string | null): Promise<string> {
+    this.checkOpen();
+    validateObjectKey(key);
+    if (!(body instanceof Uint8Array)) throw new Error(`putIfMatch ${JSON.stringify(key)}: body must be a Uint8Array`);
+    try {
+      const res = await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: body.byteLength,
+          ...(expected === null ? { IfNoneMatch: '*' } : { IfMatch: expected }),
+        }),
+      );
+      if (!res.ETag) throw new Error('the server sent no ETag, so conditional writes cannot work');
+      return res.ETag;
+    } catch (err) {
+      if (isPreconditionFailed(err)) {
+        throw new PreconditionFailedError(key, expected === null ? 'the object exists' : 'the object has changed');
+      }
+      // If-Match on a deleted object answers 404 NoSuchKey: a changed object too.
+      if (expected !== null && isNotFound(err)) throw new PreconditionFailedError(key, 'the object does not exist');
+      throw this.wrap('put', key, err);
     }
   }
 

@@ -5,7 +5,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ObjectNotFoundError, type Bucket } from '../../src/objstore/bucket.js';
+import { ObjectNotFoundError, PreconditionFailedError, type Bucket } from '../../src/objstore/bucket.js';
+import { casIncrement, readCounter } from './cas-counter.js';
 
 export type BucketFactory = () => Promise<Bucket>;
 
@@ -23,6 +24,12 @@ export interface ServerQuirks {
    * filesystem bucket (temp file + rename) keep exactly one of them.
    */
   atomicConcurrentPuts?: boolean;
+  /**
+   * False when the server ignores If-Match / If-None-Match on PutObject
+   * (s3rver), so putIfMatch cannot be checked against it. AWS S3 and MinIO
+   * honour both; the filesystem bucket implements them with a lock file.
+   */
+  conditionalWrites?: boolean;
 }
 
 /** Deterministic non-trivial bytes: position i holds (i * 31 + 7) mod 256. */
@@ -250,6 +257,56 @@ export function bucketConformance(name: string, factory: BucketFactory, quirks: 
         await expect(b.delete(k), JSON.stringify(k)).rejects.toThrow(/^invalid object key/);
       }
       expect(await b.list('')).toEqual([]);
+    });
+    if (quirks.conditionalWrites === false) console.log(`${name}: skipping the putIfMatch checks: this server ignores If-Match / If-None-Match`);
+    describe.skipIf(quirks.conditionalWrites === false)('conditional writes (getVersioned + putIfMatch)', () => {
+      it('creates only when absent and replaces only the version read', async () => {
+        const b = await fresh();
+        if (!b.getVersioned || !b.putIfMatch) throw new Error(`${name} does not implement conditional writes`);
+        await expectNotFound(b.getVersioned('c/k'), 'c/k');
+        const v1 = await b.putIfMatch('c/k', new Uint8Array([1]), null);
+        const read1 = await b.getVersioned('c/k');
+        expect([...read1.body]).toEqual([1]);
+        expect(read1.version).toBe(v1);
+        // Creating again fails and changes nothing.
+        await expect(b.putIfMatch('c/k', new Uint8Array([9]), null)).rejects.toBeInstanceOf(PreconditionFailedError);
+        const v2 = await b.putIfMatch('c/k', new Uint8Array([2, 2]), v1);
+        expect(v2).not.toBe(v1);
+        // The old version no longer matches.
+        const err = await b.putIfMatch('c/k', new Uint8Array([3]), v1).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(PreconditionFailedError);
+        expect((err as PreconditionFailedError).key).toBe('c/k');
+        expect([...(await b.get('c/k'))]).toEqual([2, 2]);
+        expect((await b.getVersioned('c/k')).version).toBe(v2);
+        // A deleted object does not match any version.
+        await b.delete('c/k');
+        await expect(b.putIfMatch('c/k', new Uint8Array([4]), v2)).rejects.toBeInstanceOf(PreconditionFailedError);
+        await expectNotFound(b.get('c/k'), 'c/k');
+        // Lock or temp files never show up as objects.
+        await b.putIfMatch('c/k', new Uint8Array([5]), null);
+        expect(await b.list('')).toEqual([{ key: 'c/k', size: 1 }]);
+        await expect(b.putIfMatch('../x', new Uint8Array([1]), null)).rejects.toThrow(/^invalid object key/);
+      });
+
+      it('lets exactly one of many writers of the same version win', async () => {
+        const b = await fresh();
+        const v = await b.putIfMatch!('race/k', Buffer.from('base'), null);
+        const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => b.putIfMatch!('race/k', Buffer.from(`writer-${i}`), v)));
+        const won = results.filter((r) => r.status === 'fulfilled');
+        expect(won.length).toBe(1);
+        for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(PreconditionFailedError);
+        expect(Buffer.from(await b.get('race/k')).toString()).toMatch(/^writer-\d$/);
+      });
+
+      it('loses no increment when writers race with read + putIfMatch + retry', async () => {
+        const b = await fresh();
+        const writers = 5;
+        const each = 8;
+        await Promise.all(Array.from({ length: writers }, async () => {
+          for (let i = 0; i < each; i++) await casIncrement(b, 'count/k');
+        }));
+        expect((await readCounter(b, 'count/k')).n).toBe(writers * each);
+      });
     });
   });
 }

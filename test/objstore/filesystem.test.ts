@@ -1,15 +1,17 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, mkdir, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, readFile, rm, truncate, utimes, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ObjectNotFoundError } from '../../src/objstore/bucket.js';
+import { ObjectNotFoundError, PreconditionFailedError } from '../../src/objstore/bucket.js';
 import { createBucket } from '../../src/objstore/create.js';
 import { FilesystemBucket } from '../../src/objstore/filesystem.js';
 import { S3Bucket } from '../../src/objstore/s3.js';
 import { bucketConformance, pattern } from './conformance.js';
+import { readCounter } from './cas-counter.js';
 import { generationObject } from './crash-child.js';
 
 const temps: string[] = [];
@@ -161,6 +163,76 @@ describe('FilesystemBucket', () => {
       expect(listed).toEqual(got ? [{ key: 'crash/obj', size: got.length }] : []);
     }
     expect(maxAcked).toBeGreaterThan(0); // the child really was writing
+  });
+});
+
+describe('FilesystemBucket.putIfMatch lock', () => {
+  /** A pid that certainly belongs to no process: a child that has exited. */
+  async function deadPid(): Promise<number> {
+    const p = spawn(process.execPath, ['-e', '']);
+    await new Promise((r) => p.once('exit', r));
+    return p.pid!;
+  }
+
+  it('loses no increment when three processes race on one object', async () => {
+    const dir = await tempDir();
+    const child = fileURLToPath(new URL('./cas-child.ts', import.meta.url));
+    const n = 25;
+    const outs = await Promise.all([0, 1, 2].map(() => new Promise<string>((resolve, reject) => {
+      const p = spawn(process.execPath, ['--import', 'tsx', child, dir, String(n)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      p.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      p.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`cas child exited ${code}: ${err}`))));
+    })));
+    expect(outs.every((o) => /^done \d+\n$/.test(o))).toBe(true);
+    expect((await readCounter(new FilesystemBucket(dir), 'shared/counter')).n).toBe(3 * n);
+    expect(await tree(dir)).toEqual(['shared/', 'shared/counter']); // no lock or temp file left
+  }, 60_000);
+
+  it('takes over the lock of a dead process on this host at once', async () => {
+    const dir = await tempDir();
+    const b = new FilesystemBucket(dir, { timeoutMs: 2000 });
+    await mkdir(join(dir, 't'));
+    await writeFile(join(dir, 't', '.tmp-lock-k'), JSON.stringify({ pid: await deadPid(), host: hostname(), nonce: 'x' }));
+    await b.putIfMatch('t/k', new Uint8Array([1]), null);
+    expect(await tree(dir)).toEqual(['t/', 't/k']);
+  });
+
+  it('takes over a lock older than the stale age, whoever holds it', async () => {
+    const dir = await tempDir();
+    const b = new FilesystemBucket(dir, { staleMs: 1000, timeoutMs: 3000 });
+    await mkdir(join(dir, 't'));
+    const lock = join(dir, 't', '.tmp-lock-k');
+    await writeFile(lock, JSON.stringify({ pid: 1, host: 'another-host', nonce: 'x' }));
+    const old = new Date(Date.now() - 5000);
+    await utimes(lock, old, old);
+    await b.putIfMatch('t/k', new Uint8Array([1]), null);
+    // A half-written lock file (its writer died before writing) is judged by age too.
+    await writeFile(lock, '');
+    await utimes(lock, old, old);
+    const v = (await b.getVersioned('t/k')).version;
+    await b.putIfMatch('t/k', new Uint8Array([2]), v);
+    expect([...(await b.get('t/k'))]).toEqual([2]);
+  });
+
+  it('waits for a live holder and gives up with a clear error', async () => {
+    const dir = await tempDir();
+    const b = new FilesystemBucket(dir, { timeoutMs: 300 });
+    await mkdir(join(dir, 't'));
+    // This very process holds it: alive, on this host, fresh.
+    await writeFile(join(dir, 't', '.tmp-lock-k'), JSON.stringify({ pid: process.pid, host: hostname(), nonce: 'x' }));
+    await expect(b.putIfMatch('t/k', new Uint8Array([1]), null)).rejects.toThrow(/timed out after 300 ms waiting for lock .*\.tmp-lock-k/);
+    await expectNotFoundAsync(b.get('t/k'));
+  });
+
+  it('says why a version did not match', async () => {
+    const b = new FilesystemBucket(await tempDir());
+    await expect(b.putIfMatch('k', new Uint8Array([1]), 'sha256:00')).rejects.toThrow(/precondition failed for k: the object does not exist/);
+    await b.putIfMatch('k', new Uint8Array([1]), null);
+    await expect(b.putIfMatch('k', new Uint8Array([1]), null)).rejects.toThrow(PreconditionFailedError);
+    await expect(b.putIfMatch('k', new Uint8Array([1]), 'sha256:00')).rejects.toThrow(/the object has changed/);
   });
 });
 

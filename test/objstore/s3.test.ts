@@ -1,12 +1,14 @@
 // S3Bucket against a real s3rver on a loopback port. s3rver runs in a child
 // process started with --openssl-legacy-provider (see s3rver-child.mjs).
 import type { ChildProcess } from 'node:child_process';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ObjectNotFoundError } from '../../src/objstore/bucket.js';
+import { ObjectNotFoundError, PreconditionFailedError } from '../../src/objstore/bucket.js';
 import { S3Bucket, type S3Options } from '../../src/objstore/s3.js';
 import { startS3rver } from '../helpers/s3rver.js';
 import { bucketConformance, pattern } from './conformance.js';
@@ -58,6 +60,7 @@ afterAll(async () => {
 bucketConformance('s3 (s3rver)', async () => new S3Bucket(options(await newBucket()), { pageSize: 7 }), {
   rangeOnEmptyObject: false,
   atomicConcurrentPuts: false,
+  conditionalWrites: false,
 });
 
 describe('S3Bucket', () => {
@@ -128,6 +131,40 @@ describe('S3Bucket', () => {
       expect(await config.responseChecksumValidation()).toBe('WHEN_REQUIRED');
     } finally {
       await b.close();
+    }
+  });
+
+  // s3rver ignores conditional headers, so check what putIfMatch sends and how
+  // it reads S3's answers against a scripted loopback server instead.
+  it('sends If-Match / If-None-Match and maps 412 and 409 to PreconditionFailedError', async () => {
+    const seen: IncomingHttpHeaders[] = [];
+    const answers: [number, string][] = [
+      [200, ''],
+      [412, '<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message></Error>'],
+      [409, '<Error><Code>ConditionalRequestConflict</Code><Message>conflict</Message></Error>'],
+      [404, '<Error><Code>NoSuchKey</Code><Message>gone</Message></Error>'],
+    ];
+    const server = createServer((req, res) => {
+      seen.push(req.headers);
+      req.resume();
+      req.on('end', () => {
+        const [status, body] = answers.shift()!;
+        res.writeHead(status, { etag: '"etag-2"', 'content-type': 'application/xml' }).end(body);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const b = new S3Bucket({ ...options('cas'), endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+    try {
+      expect(await b.putIfMatch('k', new Uint8Array([1]), null)).toBe('"etag-2"');
+      expect(seen[0]!['if-none-match']).toBe('*');
+      expect(seen[0]!['if-match']).toBeUndefined();
+      await expect(b.putIfMatch('k', new Uint8Array([1]), '"etag-1"')).rejects.toThrow(/precondition failed for k: the object has changed/);
+      expect(seen[1]!['if-match']).toBe('"etag-1"');
+      await expect(b.putIfMatch('k', new Uint8Array([1]), '"etag-1"')).rejects.toBeInstanceOf(PreconditionFailedError);
+      await expect(b.putIfMatch('k', new Uint8Array([1]), '"etag-1"')).rejects.toThrow(/the object does not exist/);
+    } finally {
+      await b.close();
+      server.close();
     }
   });
 
