@@ -4,7 +4,7 @@
 // YAML key derived from the flag name: dots nest, dashes become underscores
 // (`server: { http_listen_port: 4040 }`). Precedence: defaults < -config.file < flags.
 
-export const TARGETS = ['all', 'distributor', 'segment-writer', 'metastore', 'compaction-worker'] as const;
+export const TARGETS = ['all', 'distributor', 'segment-writer', 'metastore', 'compaction-worker', 'tenant-settings'] as const;
 export type Target = (typeof TARGETS)[number];
 
 export interface Config {
@@ -99,6 +99,10 @@ export interface Config {
   recordingRules: {
     /** Folder of provisioned (read-only) rule files, `*.yaml`/`*.yml`; missing = no provisioned rules. */
     dir: string;
+    /** Rules a tenant may store through the API (provisioned rules do not count). */
+    maxRulesPerTenant: number;
+    /** How old a cached copy of a tenant's stored rules may get before it is re-read from the bucket. */
+    cacheTtl: number;
   };
 }
 
@@ -182,7 +186,7 @@ export function defaultConfig(): Config {
       maintenanceInterval: 30 * SECOND,
     },
     compactionWorker: { jobConcurrency: 0, jobPollInterval: 5 * SECOND, requestTimeout: 5 * SECOND },
-    recordingRules: { dir: './rules' },
+    recordingRules: { dir: './rules', maxRulesPerTenant: 25, cacheTtl: 10 * SECOND },
   };
 }
 
@@ -245,6 +249,8 @@ export const FLAGS: readonly FlagDef[] = [
   { name: 'compaction-worker.job-poll-interval', kind: 'duration', help: 'Time between polls of the metastore for compaction jobs (a finished job polls at once).' },
   { name: 'compaction-worker.request-timeout', kind: 'duration', help: 'Timeout of one poll of the metastore.' },
   { name: 'recording-rules.dir', kind: 'string', help: 'Folder of provisioned recording rules (*.yaml, *.yml; read-only through the API; a missing folder means none).' },
+  { name: 'recording-rules.max-rules-per-tenant', kind: 'int', min: 1, help: 'Recording rules a tenant may store through the API; creating one more gets ResourceExhausted (provisioned rules do not count).' },
+  { name: 'recording-rules.cache-ttl', kind: 'duration', help: 'Stored rules are cached per tenant for this long, so a write made through another process is seen within it (0: read the bucket every time).' },
 ];
 
 /** `server.http-listen-port` → ['server', 'httpListenPort']. */
