@@ -10,7 +10,7 @@
 
 import { createHash, randomInt } from 'node:crypto';
 
-import type { StacktraceFilter, UpsertRecordingRuleRequest } from '../../gen/settings/v1/recording_rules_pb.js';
+import type { UpsertRecordingRuleRequest } from '../../gen/settings/v1/recording_rules_pb.js';
 import { MetricType } from '../../gen/settings/v1/recording_rules_pb.js';
 import { parseSelector, type LabelMatcher } from './selector.js';
 
@@ -30,7 +30,7 @@ export interface RuleDefinition {
   matchers: readonly string[];
   groupBy: readonly string[];
   externalLabels: ReadonlyArray<{ name: string; value: string }>;
-  stacktraceFilter?: StacktraceFilter | undefined;
+  stacktraceFilter?: { functionName?: { functionName: string } | undefined } | undefined;
 }
 
 // ---------------------------------------------------------------------------------------------
