@@ -6,7 +6,7 @@ import { decodeTime } from 'ulid';
 import { FilesystemBucket } from '../objstore/filesystem.js';
 import { BlockReader } from '../profiles/block/reader.js';
 import { createIndexClient } from '../profiles/metastore/index-service.js';
-import { flagValue, printTable } from './output.js';
+import { parseCommandArgs, printTable } from './output.js';
 
 const BLOCKS_HELP = `Usage:
   kiln blocks list [-address=http://localhost:4040] [-tenant=T] [-shard=N] [-level=N]
@@ -14,11 +14,12 @@ const BLOCKS_HELP = `Usage:
 `;
 
 async function list(args: string[]): Promise<number> {
-  const address = flagValue(args, 'address', 'http://localhost:4040');
-  const level = flagValue(args, 'level', '');
+  const { flags } = parseCommandArgs(args, { values: ['address', 'tenant', 'shard', 'level'] });
+  const address = flags.get('address') ?? 'http://localhost:4040';
+  const level = flags.get('level') ?? '';
   const res = await createIndexClient(address).queryBlocks({
-    tenant: flagValue(args, 'tenant', ''),
-    shard: Number(flagValue(args, 'shard', '0')),
+    tenant: flags.get('tenant') ?? '',
+    shard: Number(flags.get('shard') ?? '0'),
     hasLevel: level !== '',
     compactionLevel: Number(level || 0),
   });

@@ -3,7 +3,7 @@
 import { createClient } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { CompactionJobStatus, CompactionService } from '../gen/metastore/v1/compactor_pb.js';
-import { flagValue, printTable } from './output.js';
+import { parseCommandArgs, printTable } from './output.js';
 
 const JOBS_HELP = `Usage:
   kiln jobs list [-address=http://localhost:4040]
@@ -17,7 +17,7 @@ function statusText(status: CompactionJobStatus, parked: boolean, leaseExpiresAt
 }
 
 async function list(args: string[]): Promise<number> {
-  const address = flagValue(args, 'address', 'http://localhost:4040');
+  const address = parseCommandArgs(args, { values: ['address'] }).flags.get('address') ?? 'http://localhost:4040';
   const client = createClient(CompactionService, createConnectTransport({ baseUrl: address, httpVersion: '1.1' }));
   const res = await client.listCompactionJobs({});
   const now = Date.now();

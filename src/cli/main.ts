@@ -2,12 +2,15 @@
 //   kiln serve [flags]   run Kiln (every component by default; -target picks some)
 //   kiln blocks …        list and inspect stored blocks
 //   kiln jobs list       compaction jobs of a running metastore
+//   kiln rules …         a tenant's recording rules
 //   kiln -help           this text
 
 import { readFileSync } from 'node:fs';
 import { ConfigError, parseArgs, usage } from '../config/flags.js';
 import { blocksCommand } from './blocks.js';
 import { jobsCommand } from './jobs.js';
+import { UsageError } from './output.js';
+import { rulesCommand } from './rules.js';
 import { createLogger } from '../server/logger.js';
 import { startKiln } from '../server/app.js';
 
@@ -20,6 +23,7 @@ Usage:
   kiln blocks list      list blocks registered in a running Kiln's metastore
   kiln blocks inspect F show the datasets and series of a block file
   kiln jobs list        list compaction jobs of a running Kiln's metastore
+  kiln rules …          list, get, create, update, delete and apply a tenant's recording rules
   kiln version          print the version
   kiln serve -help      list every flag with its default
 `;
@@ -85,6 +89,8 @@ async function main(argv: string[]): Promise<number> {
       return blocksCommand(rest);
     case 'jobs':
       return jobsCommand(rest);
+    case 'rules':
+      return rulesCommand(rest);
     case 'version':
     case '-version':
     case '--version':
@@ -106,6 +112,7 @@ async function main(argv: string[]): Promise<number> {
 process.exit(
   await main(process.argv.slice(2)).catch((e: Error) => {
     process.stderr.write(`error: ${e.message}\n`);
-    return 1;
+    // A bad command line exits 2, as Go's flag package does; a failed operation 1.
+    return e instanceof UsageError ? 2 : 1;
   }),
 );
