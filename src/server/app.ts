@@ -14,6 +14,7 @@ import { type Config, PROFILE_SIZE_HARD_LIMIT, type Target } from '../config/con
 import { CompactionService } from '../gen/metastore/v1/compactor_pb.js';
 import { IndexService, MetadataQueryService } from '../gen/metastore/v1/index_pb.js';
 import { PusherService } from '../gen/push/v1/push_pb.js';
+import { RecordingRulesService } from '../gen/settings/v1/recording_rules_pb.js';
 import { SegmentWriterService } from '../gen/segmentwriter/v1/push_pb.js';
 import type { Bucket } from '../objstore/bucket.js';
 import { createBucket } from '../objstore/create.js';
@@ -29,6 +30,10 @@ import { indexServiceImpl, metadataQueryServiceImpl } from '../profiles/metastor
 import { startMaintenance } from '../profiles/metastore/maintenance.js';
 import { Metastore } from '../profiles/metastore/metastore.js';
 import { parseRetentionOverrides } from '../profiles/metastore/retention.js';
+import { loadProvisionedRules } from '../profiles/rules/provisioned.js';
+import { RULES_READ_MAX_BYTES, recordingRulesServiceImpl } from '../profiles/rules/service.js';
+import { RuleSource } from '../profiles/rules/source.js';
+import { RuleStore } from '../profiles/rules/store.js';
 import { inProcessSegmentWriterClient, segmentWriterServiceImpl } from '../profiles/segment/service.js';
 import { SegmentWriter } from '../profiles/segment/writer.js';
 import { createConnectHandler } from './connect-adapter.js';
@@ -66,6 +71,9 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
       throw new Error(`-target runs a ${needsMetastore} without a metastore: set -metastore.address`);
     }
   }
+  // Provisioned rules load first: a bad rule file stops start-up, with its
+  // message, before anything else is opened.
+  const provisionedRules = runs(config, 'tenant-settings') ? await loadProvisionedRules(config.recordingRules.dir) : undefined;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   let ready = false;
@@ -179,6 +187,19 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
     closers.push(() => bucket.close());
   }
 
+  // tenant-settings: the recording rules API over the bucket (rules/store.ts).
+  // Any number of processes may serve it; writes are compare-and-swap.
+  let rulesService: ReturnType<typeof recordingRulesServiceImpl> | undefined;
+  if (provisionedRules) {
+    const bucket = bucketFromConfig(config);
+    const rulesLogger = logger.child({ component: 'tenant-settings' });
+    const rc = config.recordingRules;
+    const store = new RuleStore(bucket, { maxRulesPerTenant: rc.maxRulesPerTenant, cacheTtlMs: rc.cacheTtl, logger: rulesLogger, registry });
+    const source = new RuleSource(provisionedRules, store);
+    rulesService = recordingRulesServiceImpl({ source, store, tenancy, logger: rulesLogger, registry });
+    closers.push(() => bucket.close());
+  }
+
   const plain = async (req: Req, res: Res): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://kiln');
     switch (url.pathname) {
@@ -213,6 +234,7 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
       }
       if (writer) router.service(SegmentWriterService, segmentWriterServiceImpl(writer));
       if (distributor) router.service(PusherService, pushServiceImpl(distributor, tenancy));
+      if (rulesService) router.service(RecordingRulesService, rulesService, { readMaxBytes: RULES_READ_MAX_BYTES });
     },
     fallback: (req, res) => {
       plain(req, res).catch((e: Error) => {
