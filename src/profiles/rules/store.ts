@@ -163,7 +163,7 @@ export class RuleStore {
    * only if the generation is the stored one, which then becomes +1.
    * Returns the rule as stored.
    */
-  upsert(tenant: string, rule: RecordingRuleStore): Promise<RecordingRuleStore> {
+  async upsert(tenant: string, rule: RecordingRuleStore): Promise<RecordingRuleStore> {
     return this.write(tenant, (rules) => {
       const i = rules.findIndex((r) => r.id === rule.id);
       if (i < 0) {
