@@ -186,7 +186,9 @@ function decodeStringLiteral(text: string, from: number, to: number, fail: (pos:
   const quote = text[from];
   const body = text.slice(from + 1, to - 1);
   if (to - from < 2 || text[to - 1] !== quote) fail(from, 'unterminated string');
-  if (quote === '`') return body;
+  // Raw strings, and the usual strings without escapes, are their own value (the whole selector
+  // was already checked for lone surrogates).
+  if (quote === '`' || !body.includes('\\')) return body;
 
   const bytes: number[] = [];
   const utf8 = new TextEncoder();
