@@ -4,7 +4,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { create } from '@bufbuild/protobuf';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -35,7 +35,7 @@ async function bucketDir(): Promise<string> {
 
 const CPU = '{__profile_type__="process_cpu:cpu:nanoseconds:cpu:nanoseconds"}';
 
-function rule(id: string, init: Partial<RecordingRuleStore> = {}): RecordingRuleStore {
+function rule(id: string, init: MessageInitShape<typeof RecordingRuleStoreSchema> = {}): RecordingRuleStore {
   return create(RecordingRuleStoreSchema, { id, metricName: `profiles_recorded_${id}`, matchers: [CPU], ...init });
 }
 
