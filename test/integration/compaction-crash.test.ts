@@ -8,7 +8,6 @@
 //    compaction resumes until no segment is left.
 
 import { cpSync, readFileSync } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FilesystemBucket } from '../../src/objstore/filesystem.js';
@@ -17,6 +16,7 @@ import { createIndexClient } from '../../src/profiles/metastore/index-service.js
 import { indexedBlockKeys, listJobs, waitFor } from '../helpers/compaction.js';
 import { FoldedPushGenerator, keyOfPush, keyOfStored, prng, pushFolded, type FoldedPush } from '../helpers/folded-pushes.js';
 import { startKiln, tempDir } from '../helpers/kiln-process.js';
+import { freePort } from '../helpers/ports.js';
 import { readProfilesOf } from '../helpers/stored-profiles.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -103,14 +103,6 @@ describe('compaction workers killed mid-merge', () => {
     }
   }, 180_000);
 });
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 describe('the metastore killed while pushes and compaction run', () => {
   it('loses, duplicates and orphans nothing, and compaction resumes', async () => {
