@@ -90,6 +90,18 @@ async function fsyncCreatedDirs(dir: string, firstCreated: string | undefined): 
   for (const d of created) await fsyncDir(dirname(d));
 }
 
+/** Creates the directory of a key; returns the first directory mkdir created (see fsyncCreatedDirs). */
+async function makeKeyDir(key: string, dir: string): Promise<string | undefined> {
+  try {
+    return await mkdir(dir, { recursive: true });
+  } catch (err) {
+    if (errCode(err) === 'ENOTDIR' || errCode(err) === 'EEXIST') {
+      throw new Error(`put ${JSON.stringify(key)}: a parent path of this key is an object (filesystem backend cannot hold both "a" and "a/b")`, { cause: err });
+    }
+    throw err;
+  }
+}
+
 export class FilesystemBucket implements Bucket {
   private readonly root: string;
   private readonly lockOptions: LockOptions;
@@ -145,16 +157,7 @@ export class FilesystemBucket implements Bucket {
   }
 
   private async putOnce(key: string, target: string, dir: string, fill: (h: FileHandle, tmp: string) => Promise<void>): Promise<void> {
-    let firstCreated: string | undefined;
-    try {
-      firstCreated = await mkdir(dir, { recursive: true });
-    } catch (err) {
-      if (errCode(err) === 'ENOTDIR' || errCode(err) === 'EEXIST') {
-        throw new Error(`put ${JSON.stringify(key)}: a parent path of this key is an object (filesystem backend cannot hold both "a" and "a/b")`, { cause: err });
-      }
-      throw err;
-    }
-
+    const firstCreated = await makeKeyDir(key, dir);
     const tmp = join(dir, `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
     let h: FileHandle | undefined = await open(tmp, 'wx', 0o644);
     try {
@@ -186,16 +189,7 @@ export class FilesystemBucket implements Bucket {
   /** Creates the key's directory (durably) and takes its lock; a concurrent delete may remove the empty directory first, so retry. */
   private async lockKey(key: string, dir: string, name: string) {
     for (let attempt = 0; ; attempt++) {
-      let firstCreated: string | undefined;
-      try {
-        firstCreated = await mkdir(dir, { recursive: true });
-      } catch (err) {
-        if (errCode(err) === 'ENOTDIR' || errCode(err) === 'EEXIST') {
-          throw new Error(`put ${JSON.stringify(key)}: a parent path of this key is an object (filesystem backend cannot hold both "a" and "a/b")`, { cause: err });
-        }
-        throw err;
-      }
-      await fsyncCreatedDirs(dir, firstCreated);
+      await fsyncCreatedDirs(dir, await makeKeyDir(key, dir));
       try {
         return await acquireLock(join(dir, LOCK_PREFIX + name), this.lockOptions);
       } catch (err) {

@@ -3,23 +3,14 @@
 // region) gets its own second, so no two pushes share a series and timestamp
 // (compaction drops such rows as duplicates).
 
+import { prng } from '../profiles/pprof/reference.js';
 import type { StoredProfile } from './stored-profiles.js';
+
+export { prng };
 
 const FUNCTIONS = ['main', 'serve', 'handle', 'parse', 'encode', 'gzip', 'query', 'sort', 'hash', 'alloc', 'read', 'write'];
 const SAMPLE_RATE = 100;
 const NANOS_PER_SAMPLE = 1e9 / SAMPLE_RATE;
-
-/** Deterministic PRNG (mulberry32), so a failing run can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface FoldedPush {
   tenant: string;
