@@ -104,6 +104,13 @@ export interface Config {
     /** How old a cached copy of a tenant's stored rules may get before it is re-read from the bucket. */
     cacheTtl: number;
   };
+  /** The observer: evaluates recording rules during L0 → L1 compaction (docs/metrics-from-profiles.md). */
+  metricsObserver: {
+    /** Name of the label that tells the samples of different shards and writers apart. */
+    instanceLabelName: string;
+    /** Series one rule may record per compaction job; more are dropped and counted. */
+    maxSeriesPerRule: number;
+  };
 }
 
 type Kind = 'string' | 'int' | 'float' | 'bool' | 'duration' | 'enum' | 'targets';
@@ -187,6 +194,7 @@ export function defaultConfig(): Config {
     },
     compactionWorker: { jobConcurrency: 0, jobPollInterval: 5 * SECOND, requestTimeout: 5 * SECOND },
     recordingRules: { dir: './rules', maxRulesPerTenant: 25, cacheTtl: 10 * SECOND },
+    metricsObserver: { instanceLabelName: 'pyroscope_instance', maxSeriesPerRule: 10_000 },
   };
 }
 
@@ -251,6 +259,8 @@ export const FLAGS: readonly FlagDef[] = [
   { name: 'recording-rules.dir', kind: 'string', help: 'Folder of provisioned recording rules (*.yaml, *.yml; read-only through the API; a missing folder means none).' },
   { name: 'recording-rules.max-rules-per-tenant', kind: 'int', min: 1, help: 'Recording rules a tenant may store through the API; creating one more gets ResourceExhausted (provisioned rules do not count).' },
   { name: 'recording-rules.cache-ttl', kind: 'duration', help: 'Stored rules are cached per tenant for this long, so a write made through another process is seen within it (0: read the bucket every time).' },
+  { name: 'metrics-observer.instance-label-name', kind: 'string', help: 'Label added to every recorded series: a hash of the shard and the writer id of the compacted segments, so samples of different shards or writers never collide.' },
+  { name: 'metrics-observer.max-series-per-rule', kind: 'int', min: 1, help: 'Series one recording rule may record per compaction job; further series are dropped, counted and logged.' },
 ];
 
 /** `server.http-listen-port` → ['server', 'httpListenPort']. */

@@ -30,6 +30,9 @@ import { indexServiceImpl, metadataQueryServiceImpl } from '../profiles/metastor
 import { startMaintenance } from '../profiles/metastore/maintenance.js';
 import { Metastore } from '../profiles/metastore/metastore.js';
 import { parseRetentionOverrides } from '../profiles/metastore/retention.js';
+import { validateInstanceLabelName } from '../profiles/observer/instance-label.js';
+import { createObserverFactory } from '../profiles/observer/factory.js';
+import { ObserverMetrics } from '../profiles/observer/metrics.js';
 import { loadProvisionedRules } from '../profiles/rules/provisioned.js';
 import { RULES_READ_MAX_BYTES, recordingRulesServiceImpl } from '../profiles/rules/service.js';
 import { RuleSource } from '../profiles/rules/source.js';
@@ -72,10 +75,23 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
     }
   }
   // Provisioned rules load first: a bad rule file stops start-up, with its
-  // message, before anything else is opened.
-  const provisionedRules = runs(config, 'tenant-settings') ? await loadProvisionedRules(config.recordingRules.dir) : undefined;
+  // message, before anything else is opened. The API serves them and the
+  // compaction worker's observer evaluates them.
+  const needsRules = runs(config, 'tenant-settings') || runs(config, 'compaction-worker');
+  if (runs(config, 'compaction-worker')) validateInstanceLabelName(config.metricsObserver.instanceLabelName);
+  const closers: (() => Promise<void>)[] = [];
+  const provisionedRules = needsRules ? await loadProvisionedRules(config.recordingRules.dir) : undefined;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // One rule store and source per process (the API and the observer share the cache and metrics).
+  let rules: { store: RuleStore; source: RuleSource } | undefined;
+  if (provisionedRules) {
+    const bucket = bucketFromConfig(config);
+    const rc = config.recordingRules;
+    const store = new RuleStore(bucket, { maxRulesPerTenant: rc.maxRulesPerTenant, cacheTtlMs: rc.cacheTtl, logger: logger.child({ component: 'recording-rules' }), registry });
+    rules = { store, source: new RuleSource(provisionedRules, store) };
+    closers.push(() => bucket.close());
+  }
   let ready = false;
   let selfUrl = '';
   const selfTransport = (address: string) =>
@@ -83,7 +99,6 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
     createConnectTransport({ baseUrl: address || selfUrl, httpVersion: '2', useBinaryFormat: true, nodeOptions: { maxSessionMemory: 512 } });
 
   const validation = { ...config.validation, maxProfileSizeBytes: config.validation.maxProfileSizeBytes || PROFILE_SIZE_HARD_LIMIT };
-  const closers: (() => Promise<void>)[] = [];
   let metastore: Metastore | undefined;
   if (runs(config, 'metastore')) {
     const mc = config.metastore;
@@ -179,6 +194,14 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
           const res = await (index ??= createClient(IndexService, transport())).getBlockMetadata({ blocks: { blocks: ids } }, { signal, timeoutMs: wc.requestTimeout });
           return res.blocks;
         },
+        // Metrics from profiles: rules are fetched per job, before the merge (observer/factory.ts).
+        observerFor: createObserverFactory({
+          rules: rules!.source,
+          instanceLabelName: config.metricsObserver.instanceLabelName,
+          maxSeriesPerRule: config.metricsObserver.maxSeriesPerRule,
+          logger: workerLogger.child({ component: 'observer' }),
+          metrics: new ObserverMetrics(registry),
+        }),
         logger: workerLogger,
       }),
       workerLogger,
@@ -190,14 +213,8 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
   // tenant-settings: the recording rules API over the bucket (rules/store.ts).
   // Any number of processes may serve it; writes are compare-and-swap.
   let rulesService: ReturnType<typeof recordingRulesServiceImpl> | undefined;
-  if (provisionedRules) {
-    const bucket = bucketFromConfig(config);
-    const rulesLogger = logger.child({ component: 'tenant-settings' });
-    const rc = config.recordingRules;
-    const store = new RuleStore(bucket, { maxRulesPerTenant: rc.maxRulesPerTenant, cacheTtlMs: rc.cacheTtl, logger: rulesLogger, registry });
-    const source = new RuleSource(provisionedRules, store);
-    rulesService = recordingRulesServiceImpl({ source, store, tenancy, logger: rulesLogger, registry });
-    closers.push(() => bucket.close());
+  if (rules && runs(config, 'tenant-settings')) {
+    rulesService = recordingRulesServiceImpl({ ...rules, tenancy, logger: logger.child({ component: 'tenant-settings' }), registry });
   }
 
   const plain = async (req: Req, res: Res): Promise<void> => {

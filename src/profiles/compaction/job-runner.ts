@@ -19,8 +19,13 @@ export interface JobRunnerDeps {
   bucket: Bucket;
   /** Metas of the given block ids that the metastore knows (GetBlockMetadata). */
   blockMetadata(ids: string[], signal: AbortSignal): Promise<BlockMeta[]>;
-  /** An observer for an L0 → L1 job (the metrics observer), or none. */
-  observerFor?(job: CompactionJob): JobObserver | undefined;
+  /**
+   * An observer for an L0 → L1 job (the metrics observer), or none. Called once per attempt,
+   * before the merge, with the metas the metastore returned for the job (the same list on
+   * every attempt, so the observer's timestamp and instance label do not change on a retry).
+   * A rejection fails the job (e.g. a tenant's recording rules cannot be read).
+   */
+  observerFor?(job: CompactionJob, sources: readonly BlockMeta[]): Promise<JobObserver | undefined>;
   tmpDir?: string;
   logger: Logger;
 }
@@ -28,12 +33,14 @@ export interface JobRunnerDeps {
 export function createJobRunner(deps: JobRunnerDeps): JobRunner {
   return async (job, signal): Promise<JobResult> => {
     const wanted = new Set(job.sourceBlocks);
-    let sources = (await deps.blockMetadata(job.sourceBlocks, signal)).filter((m) => wanted.has(m.id));
+    const known = (await deps.blockMetadata(job.sourceBlocks, signal)).filter((m) => wanted.has(m.id));
+    let sources = known;
     const replaced = { sourceBlocks: job.sourceBlocks, newBlocks: [] as BlockMeta[] };
     while (sources.length > 0) {
       signal.throwIfAborted();
       // A fresh observer per attempt: a failed attempt must leave no partial sums behind.
-      const observer = job.compactionLevel === 0 ? deps.observerFor?.(job) : undefined;
+      const observer = job.compactionLevel === 0 ? await deps.observerFor?.(job, known) : undefined;
+      signal.throwIfAborted();
       try {
         const res = await compactBlocks({ bucket: deps.bucket, sources, shard: job.shard, outputLevel: job.compactionLevel + 1, observer, signal, tmpDir: deps.tmpDir });
         return { ...replaced, newBlocks: res.newBlocks, observerResult: res.observerResult };
