@@ -68,6 +68,12 @@ export interface MetastoreOptions {
   retention?: RetentionPolicy;
   registry?: Registry;
   onJobCommitted?: JobCommittedListener;
+  /**
+   * Called after the log was rewritten as a snapshot. Snapshots hold no job-committed records,
+   * so from here on no commit made before the call is ever delivered to onJobCommitted again
+   * (the metrics outbox forgets the names it kept to skip such replays).
+   */
+  onLogRewritten?: () => void;
   /** The log is rewritten as a snapshot once it is this large and twice the last snapshot. */
   rewriteMinBytes?: number;
 }
@@ -107,6 +113,7 @@ export class Metastore {
   private readonly compaction: CompactionConfig;
   private readonly retention: RetentionPolicy;
   private readonly listener: JobCommittedListener | undefined;
+  private readonly rewriteListener: (() => void) | undefined;
   private readonly rewriteMinBytes: number;
   readonly metrics: MetastoreMetrics | undefined;
   /** Registrations written but not yet durable, so a concurrent duplicate waits for the first. */
@@ -123,6 +130,7 @@ export class Metastore {
     this.compaction = { ...DEFAULT_COMPACTION, ...options.compaction };
     this.retention = options.retention ?? KEEP_FOREVER;
     this.listener = options.onJobCommitted;
+    this.rewriteListener = options.onLogRewritten;
     this.rewriteMinBytes = options.rewriteMinBytes ?? 64 * 1024 * 1024;
     this.metrics = options.registry ? new MetastoreMetrics(options.registry, () => this.state) : undefined;
   }
@@ -279,6 +287,26 @@ export class Metastore {
     });
   }
 
+  /**
+   * Is anything of `shard` at level 0 still to be compacted that comes before `blockId`: a job
+   * that is planned or in progress (not parked) whose first source id is < blockId, or a
+   * segment in the planner queue with an id < blockId? The metrics exporter sends a committed
+   * job's samples only when this is false for the job's first source, so the jobs of a shard
+   * reach the TSDB in block order even when they commit out of order. Parked jobs do not
+   * count: they never commit, so waiting for them would stop the shard's export for good.
+   */
+  hasPendingLevel0Before(shard: number, blockId: string): boolean {
+    for (const job of this.state.jobs.values()) {
+      if (job.level !== 0 || job.shard !== shard || job.parked) continue;
+      for (const id of job.sources) if (id < blockId) return true;
+    }
+    for (const q of this.state.queues.values()) {
+      // Queues keep id order, so the head is the smallest id.
+      if (q.level === 0 && q.shard === shard && q.blocks.length > 0 && q.blocks[0]!.id < blockId) return true;
+    }
+    return false;
+  }
+
   /** Every job, sorted by priority order's keys (level, then name); copies. */
   listJobs(): JobState[] {
     return [...this.state.jobs.values()]
@@ -332,6 +360,11 @@ export class Metastore {
       await this.store.rewrite(() => this.state.snapshot());
       this.lastSnapshotBytes = this.store.storedBytes;
       this.logger.info({ beforeBytes: before, afterBytes: this.lastSnapshotBytes }, 'metastore log rewritten as a snapshot');
+      try {
+        this.rewriteListener?.();
+      } catch (err) {
+        this.logger.warn({ err: String(err) }, 'log-rewritten hook failed');
+      }
     });
   }
 
