@@ -34,7 +34,8 @@ export interface Push {
   tenant: string;
   /** Request labels; service_name required. Sorted here. */
   labels: Labels;
-  file: string;
+  /** A testdata profile file name, or a profile built in the test (e.g. with buildProfile). */
+  file: string | DecodedProfile;
   timeNanos: bigint;
   /** Byte 15 of the profile id. */
   profileId: number;
@@ -57,7 +58,7 @@ export async function writeSegment(bucket: Bucket, shard: number, id: string, pu
     const key = `${p.tenant}\u0000${service}`;
     let head = heads.get(key);
     if (head === undefined) heads.set(key, (head = new DatasetHead(p.tenant, service)));
-    const prof = profile(p.file);
+    const prof = typeof p.file === 'string' ? profile(p.file) : p.file;
     const profileId = new Uint8Array(16);
     profileId[0] = 0xc0;
     profileId[15] = p.profileId;
