@@ -111,6 +111,22 @@ export interface Config {
     /** Series one rule may record per compaction job; more are dropped and counted. */
     maxSeriesPerRule: number;
   };
+  /** The exporter: remote-writes committed recorded samples from the metastore's outbox (runs with the metastore). */
+  metricsExporter: {
+    enabled: boolean;
+    /** Remote-write 1.0 endpoint; empty = none yet: samples wait in the outbox. */
+    remoteWriteUrl: string;
+    /** "acme=http://a/api/v1/push,globex=http://b/api/v1/push". */
+    remoteWriteUrlOverrides: string;
+    basicAuthUsername: string;
+    basicAuthPassword: string;
+    bearerToken: string;
+    timeout: number;
+    maxSeriesPerRequest: number;
+    maxRequestBytes: number;
+    minBackoff: number;
+    maxBackoff: number;
+  };
 }
 
 type Kind = 'string' | 'int' | 'float' | 'bool' | 'duration' | 'enum' | 'targets';
@@ -195,6 +211,19 @@ export function defaultConfig(): Config {
     compactionWorker: { jobConcurrency: 0, jobPollInterval: 5 * SECOND, requestTimeout: 5 * SECOND },
     recordingRules: { dir: './rules', maxRulesPerTenant: 25, cacheTtl: 10 * SECOND },
     metricsObserver: { instanceLabelName: 'pyroscope_instance', maxSeriesPerRule: 10_000 },
+    metricsExporter: {
+      enabled: true,
+      remoteWriteUrl: '',
+      remoteWriteUrlOverrides: '',
+      basicAuthUsername: '',
+      basicAuthPassword: '',
+      bearerToken: '',
+      timeout: 10 * SECOND,
+      maxSeriesPerRequest: 2000,
+      maxRequestBytes: 4 * MiB,
+      minBackoff: 250,
+      maxBackoff: 30 * SECOND,
+    },
   };
 }
 
@@ -261,6 +290,17 @@ export const FLAGS: readonly FlagDef[] = [
   { name: 'recording-rules.cache-ttl', kind: 'duration', help: 'Stored rules are cached per tenant for this long, so a write made through another process is seen within it (0: read the bucket every time).' },
   { name: 'metrics-observer.instance-label-name', kind: 'string', help: 'Label added to every recorded series: a hash of the shard and the writer id of the compacted segments, so samples of different shards or writers never collide.' },
   { name: 'metrics-observer.max-series-per-rule', kind: 'int', min: 1, help: 'Series one recording rule may record per compaction job; further series are dropped, counted and logged.' },
+  { name: 'metrics-exporter.enabled', kind: 'bool', help: 'Remote-write the samples recorded during compaction (runs in the process that runs the metastore).' },
+  { name: 'metrics-exporter.remote-write-url', kind: 'string', help: 'Remote-write 1.0 endpoint of the recorded samples, e.g. http://mimir:8080/api/v1/push (empty: samples wait in the outbox).' },
+  { name: 'metrics-exporter.remote-write-url-overrides', kind: 'string', help: 'Per-tenant endpoints, e.g. "acme=http://a/api/v1/push,globex=http://b/api/v1/push".' },
+  { name: 'metrics-exporter.basic-auth-username', kind: 'string', help: 'Basic auth username of remote-write requests.' },
+  { name: 'metrics-exporter.basic-auth-password', kind: 'string', help: 'Basic auth password of remote-write requests.' },
+  { name: 'metrics-exporter.bearer-token', kind: 'string', help: 'Bearer token of remote-write requests (when no basic auth username is set).' },
+  { name: 'metrics-exporter.timeout', kind: 'duration', help: 'Timeout of one remote-write request.' },
+  { name: 'metrics-exporter.max-series-per-request', kind: 'int', min: 1, help: 'Series of one remote-write request at most; a larger tenant result is split.' },
+  { name: 'metrics-exporter.max-request-bytes', kind: 'int', min: 1, help: 'Bytes of one uncompressed WriteRequest at most; a larger tenant result is split.' },
+  { name: 'metrics-exporter.min-backoff', kind: 'duration', help: 'First retry delay after a failed remote write (doubles up to -metrics-exporter.max-backoff).' },
+  { name: 'metrics-exporter.max-backoff', kind: 'duration', help: 'Longest retry delay after failed remote writes (a Retry-After may be longer).' },
 ];
 
 /** `server.http-listen-port` → ['server', 'httpListenPort']. */

@@ -28,7 +28,13 @@ import { handleMetastoreAdmin } from '../profiles/metastore/admin-http.js';
 import { compactionServiceImpl } from '../profiles/metastore/compaction-service.js';
 import { indexServiceImpl, metadataQueryServiceImpl } from '../profiles/metastore/index-service.js';
 import { startMaintenance } from '../profiles/metastore/maintenance.js';
-import { Metastore } from '../profiles/metastore/metastore.js';
+import { FileMetastoreStore } from '../profiles/metastore/file-store.js';
+import { Metastore, type JobCommittedEvent } from '../profiles/metastore/metastore.js';
+import { MetricsExporter } from '../profiles/exporter/exporter.js';
+import { ExporterMetrics } from '../profiles/exporter/metrics.js';
+import { Outbox } from '../profiles/exporter/outbox.js';
+import { RemoteWriteClient } from '../profiles/exporter/remote-write-client.js';
+import { parseUrlOverrides, urlResolver, type UrlResolver } from '../profiles/exporter/targets.js';
 import { parseRetentionOverrides } from '../profiles/metastore/retention.js';
 import { validateInstanceLabelName } from '../profiles/observer/instance-label.js';
 import { createObserverFactory } from '../profiles/observer/factory.js';
@@ -109,22 +115,78 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
       throw new Error(`-metastore.retention-period-overrides: ${(e as Error).message}`);
     }
     const metastoreLogger = logger.child({ component: 'metastore' });
-    const opened = await Metastore.open(mc.dataDir, {
-      logger: metastoreLogger,
-      registry,
-      compaction: {
-        levels: [
-          { maxBlocks: mc.compaction.l0MaxBlocks, maxAgeMs: mc.compaction.l0MaxAge },
-          { maxBlocks: mc.compaction.l1MaxBlocks, maxAgeMs: mc.compaction.l1MaxAge },
-          { maxBlocks: mc.compaction.l2MaxBlocks, maxAgeMs: mc.compaction.l2MaxAge },
-        ],
-        leaseMs: mc.compactionJobLeaseDuration,
-        maxFailures: mc.compactionMaxFailures,
-        maxJobQueueSize: mc.compactionMaxJobQueueSize,
-      },
-      retention: { defaultMs: mc.retentionPeriod, overrides },
-    });
+    // Metrics outbox (exporter/outbox.ts): opened before the metastore, whose replayed commits
+    // it must see. The hook resolves once the job's samples are durable in the outbox.
+    const exporterLogger = logger.child({ component: 'metrics-exporter' });
+    const ec = config.metricsExporter;
+    let urlFor: UrlResolver | undefined;
+    if (ec.enabled) {
+      try {
+        urlFor = urlResolver(ec.remoteWriteUrl, parseUrlOverrides(ec.remoteWriteUrlOverrides));
+      } catch (e) {
+        throw new Error(`-metrics-exporter.remote-write-url(-overrides): ${(e as Error).message}`);
+      }
+    }
+    // The store takes the data dir's lock first, so two processes never share the outbox either.
+    const store = await FileMetastoreStore.open(mc.dataDir, metastoreLogger);
+    let outbox: Outbox | undefined;
+    let exporter: MetricsExporter | undefined;
+    let opened: Metastore;
+    try {
+      if (ec.enabled) outbox = await Outbox.open(mc.dataDir, { logger: exporterLogger });
+      const box = outbox;
+      opened = await Metastore.openStore(store, {
+        logger: metastoreLogger,
+        registry,
+        ...(box && {
+          onJobCommitted: async (event: JobCommittedEvent) => {
+            await box.onJobCommitted(event);
+            exporter?.wake();
+          },
+          onLogRewritten: () => box.onMetastoreLogRewritten(),
+        }),
+        compaction: {
+          levels: [
+            { maxBlocks: mc.compaction.l0MaxBlocks, maxAgeMs: mc.compaction.l0MaxAge },
+            { maxBlocks: mc.compaction.l1MaxBlocks, maxAgeMs: mc.compaction.l1MaxAge },
+            { maxBlocks: mc.compaction.l2MaxBlocks, maxAgeMs: mc.compaction.l2MaxAge },
+          ],
+          leaseMs: mc.compactionJobLeaseDuration,
+          maxFailures: mc.compactionMaxFailures,
+          maxJobQueueSize: mc.compactionMaxJobQueueSize,
+        },
+        retention: { defaultMs: mc.retentionPeriod, overrides },
+      });
+    } catch (e) {
+      // openStore closes the store itself when loading fails; closing twice is harmless.
+      await store.close().catch(() => {});
+      await outbox?.close().catch(() => {});
+      throw e;
+    }
     metastore = opened;
+    if (outbox && urlFor) {
+      outbox.markReplayDone();
+      const box = outbox;
+      const metrics = new ExporterMetrics(registry, () => box);
+      outbox.onUndecodable = () => metrics.droppedSeries.inc({ reason: 'undecodable' });
+      exporter = new MetricsExporter({
+        outbox,
+        order: opened,
+        client: new RemoteWriteClient({
+          timeoutMs: ec.timeout,
+          ...(ec.basicAuthUsername !== '' && { basicAuth: { username: ec.basicAuthUsername, password: ec.basicAuthPassword } }),
+          ...(ec.bearerToken !== '' && { bearerToken: ec.bearerToken }),
+        }),
+        urlFor,
+        maxSeriesPerRequest: ec.maxSeriesPerRequest,
+        maxRequestBytes: ec.maxRequestBytes,
+        minBackoffMs: ec.minBackoff,
+        maxBackoffMs: ec.maxBackoff,
+        logger: exporterLogger,
+        metrics,
+      });
+      exporter.start();
+    }
     // The metastore deletes tombstoned objects itself, so it needs the bucket too.
     const metastoreBucket = bucketFromConfig(config);
     const maintenance = startMaintenance(opened, {
@@ -134,8 +196,11 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
       logger: metastoreLogger,
     });
     closers.push(async () => {
+      await exporter?.stop();
       await maintenance.stop();
+      // The metastore settles its hooks on close, and they write to the outbox: outbox last.
       await opened.close();
+      await outbox?.close();
       await metastoreBucket.close();
     });
   }
