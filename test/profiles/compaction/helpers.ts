@@ -34,8 +34,10 @@ export interface Push {
   tenant: string;
   /** Request labels; service_name required. Sorted here. */
   labels: Labels;
-  /** A testdata profile file name, or a profile built in the test (e.g. with buildProfile). */
-  file: string | DecodedProfile;
+  /** A testdata profile file name (a label only when `profile` is given). */
+  file: string;
+  /** A profile built in the test (e.g. with buildProfile), used instead of `file`. */
+  profile?: DecodedProfile;
   timeNanos: bigint;
   /** Byte 15 of the profile id. */
   profileId: number;
@@ -58,7 +60,7 @@ export async function writeSegment(bucket: Bucket, shard: number, id: string, pu
     const key = `${p.tenant}\u0000${service}`;
     let head = heads.get(key);
     if (head === undefined) heads.set(key, (head = new DatasetHead(p.tenant, service)));
-    const prof = typeof p.file === 'string' ? profile(p.file) : p.file;
+    const prof = p.profile ?? profile(p.file);
     const profileId = new Uint8Array(16);
     profileId[0] = 0xc0;
     profileId[15] = p.profileId;

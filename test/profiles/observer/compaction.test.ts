@@ -39,10 +39,10 @@ function cpu(folded: Record<string, number>): DecodedProfile {
 const alloc = (bytes: number) => buildProfile({ sampleTypes: [['alloc_space', 'bytes']], periodType: ['space', 'bytes'], period: 1, samples: [{ stack: ['malloc', 'main'], values: [bytes] }] });
 
 let pid = 0;
-const push = (tenant: string, labels: Record<string, string>, file: Push['file'], ms: number): Push => ({
+const push = (tenant: string, labels: Record<string, string>, file: string | DecodedProfile, ms: number): Push => ({
   tenant,
   labels: Object.entries(labels),
-  file,
+  ...(typeof file === 'string' ? { file } : { file: 'built in the test', profile: file }),
   timeNanos: BigInt(ms) * 1_000_000n,
   profileId: pid++ & 0xff,
 });
