@@ -236,6 +236,11 @@ export class Outbox {
     return oldest;
   }
 
+  /** Resolves once every entry taken so far is durable (or failed). */
+  async settled(): Promise<void> {
+    while (this.appending.size > 0) await Promise.allSettled([...this.appending.values()]);
+  }
+
   /** True when the job is remembered as exported (tests, diagnostics). */
   isExported(job: string): boolean {
     return this.exported.has(job);
