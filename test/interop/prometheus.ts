@@ -1,0 +1,92 @@
+// Starts Debian's `prometheus` (2.42) on a loopback port as a remote-write receiver, for interop
+// tests. Returns undefined (with a printed reason) when the binary is missing.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../helpers/ports.js';
+
+export const PROMETHEUS_BIN = '/usr/bin/prometheus';
+
+export function hasPrometheus(): boolean {
+  return spawnSync(PROMETHEUS_BIN, ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+export interface PrometheusProcess {
+  url: string;
+  /** The remote-write endpoint (POST /api/v1/write). */
+  writeUrl: string;
+  proc: ChildProcess;
+  logs: string[];
+  /** Instant query at `time` (Unix seconds); the `data.result` vector. */
+  query(expr: string, time?: number): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>>;
+  /** Sum of a self-metric from /metrics over the lines that match `filter`. */
+  selfMetric(name: string, filter?: (line: string) => boolean): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startPrometheus(): Promise<PrometheusProcess> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-prometheus-'));
+  const config = path.join(dir, 'prometheus.yml');
+  // No scrape jobs: the only data is what we remote-write.
+  writeFileSync(config, 'global:\n  scrape_interval: 1m\n');
+  const port = await freePort();
+  const proc = spawn(
+    PROMETHEUS_BIN,
+    [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--web.enable-remote-write-receiver',
+      '--storage.remote.flush-deadline=1s',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const logs: string[] = [];
+  const collect = (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+  proc.stdout!.on('data', collect);
+  proc.stderr!.on('data', collect);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`prometheus exited with ${proc.exitCode}:\n${logs.join('\n')}`);
+    try {
+      if ((await fetch(`${url}/-/ready`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`prometheus not ready after 30 s:\n${logs.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    writeUrl: `${url}/api/v1/write`,
+    proc,
+    logs,
+    async query(expr, time) {
+      const params = new URLSearchParams({ query: expr });
+      if (time !== undefined) params.set('time', String(time));
+      const res = await fetch(`${url}/api/v1/query?${params}`);
+      const body = (await res.json()) as { status: string; error?: string; data: { result: Array<{ metric: Record<string, string>; value: [number, string] }> } };
+      if (body.status !== 'success') throw new Error(`query ${expr}: ${body.error}`);
+      return body.data.result;
+    },
+    async selfMetric(name, filter = () => true) {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      let sum = 0;
+      for (const line of text.split('\n')) {
+        if ((line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && filter(line)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+      }
+      return sum;
+    },
+    async stop() {
+      if (proc.exitCode === null) {
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGTERM');
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+        if (proc.exitCode === null) proc.kill('SIGKILL');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
