@@ -6,9 +6,7 @@
 // codec and column encodings) into the bucket. The anchor does no merge, no
 // dedupe, no symbols and no checks; the ratio says what those cost.
 //
-// The segments are built as the segment writer builds them, from the Go and
-// Node testdata profiles: 3 tenants × 4 services × 4 pods, one push per pod
-// and service every segment (500 ms), so every series recurs in all 20.
+// The segments: helpers/segments.ts.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,47 +19,9 @@ import { segmentPath } from '../../src/profiles/block/paths.js';
 import { allocRowGroup, PROFILE_COLUMNS, profilesParquetWriter, ROW_GROUP_SIZE, writeRowGroup } from '../../src/profiles/block/profiles.js';
 import { BlockReader } from '../../src/profiles/block/reader.js';
 import { compactBlocks } from '../../src/profiles/compaction/compact.js';
-import { ulidAt, writeSegment, type Push } from '../profiles/compaction/helpers.js';
+import { buildSegments, median, PODS, SEGMENTS, SERVICES, SHARD, TENANTS } from './helpers/segments.js';
 
-const SEGMENTS = 20;
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);
-const SHARD = 1;
-const T0 = 1_763_700_000_000;
-
-const SERVICES: [string, string[]][] = [
-  ['checkout', ['go-cpu.pb.gz', 'go-heap.pb.gz']],
-  ['payments', ['go-cpu.pb.gz', 'go-goroutine.pb.gz', 'go-mutex.pb.gz', 'go-block.pb.gz']],
-  ['frontend', ['node-wall-cpu.pb.gz', 'node-heap.pb.gz']],
-  ['search', ['go-cpu.pb.gz', 'go-heap.pb.gz', 'node-wall-cpu.pb.gz']],
-];
-const TENANTS = ['acme', 'globex', 'initech'];
-const PODS = 4;
-
-async function buildSegments(bucket: FilesystemBucket): Promise<BlockMeta[]> {
-  const metas: BlockMeta[] = [];
-  let pid = 0;
-  for (let s = 0; s < SEGMENTS; s++) {
-    const pushes: Push[] = [];
-    const ms = T0 + s * 500;
-    for (const tenant of TENANTS) {
-      for (const [service, files] of SERVICES) {
-        for (let pod = 0; pod < PODS; pod++) {
-          for (const [f, file] of files.entries()) {
-            pushes.push({
-              tenant,
-              labels: [['service_name', service], ['pod', `${service}-${pod}`], ['region', pod % 2 === 0 ? 'eu' : 'us']],
-              file,
-              timeNanos: BigInt(ms) * 1_000_000n + BigInt(pod * 10 + f),
-              profileId: pid++ & 0xff,
-            });
-          }
-        }
-      }
-    }
-    metas.push(await writeSegment(bucket, SHARD, ulidAt(ms, `S${s}`), pushes));
-  }
-  return metas;
-}
 
 /** The anchor: read each source dataset's profiles table with hyparquet and write it again with hyparquet-writer. */
 async function parquetRoundTrip(bucket: FilesystemBucket, metas: BlockMeta[]): Promise<number> {
@@ -112,11 +72,6 @@ async function parquetRoundTrip(bucket: FilesystemBucket, metas: BlockMeta[]): P
     await bucket.put(`anchor/${m.id}.parquet`, out.getBytes());
   }
   return rows;
-}
-
-function median(xs: number[]): number {
-  const s = xs.slice().sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'kiln-bench-compaction-'));

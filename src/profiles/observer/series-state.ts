@@ -2,9 +2,9 @@
 // distinct label set of a rule, each holding one value (its sample).
 //
 // Values live in one growable Float64Array indexed by "slot"; the observer
-// resolves a rule's slot once per input series (beginSeries) and then only
-// adds to values[slot] per row. Output label sets are built here, once per
-// (input series, rule) — or once per rule when the rule has no group_by.
+// resolves a rule's slot once per input series (beginSeries), by the series'
+// group_by values, and then only adds to values[slot] per row. An output
+// label set is built once, when its series is created.
 //
 // Each rule may create at most `maxSeriesPerRule` series per job. A series
 // beyond that is dropped: its rows are not recorded, it is counted, and the
@@ -41,10 +41,29 @@ export function labelValue(labels: Labels, name: string): string {
  * over an external label of its name — it is what keeps the samples of two
  * jobs with one timestamp apart.
  */
+/** Labels every recorded series gets from Kiln, which group_by cannot set. */
+function isReserved(name: string, instanceLabel: string): boolean {
+  return name === '__name__' || name === RULE_ID_LABEL || name === instanceLabel;
+}
+
+/**
+ * The group_by values of a series as one string, each as `length:value`, so that no two value
+ * lists share a key whatever characters they hold. A missing and an empty label both give "0:",
+ * as both are omitted from the output.
+ */
+function groupKey(groupBy: readonly string[], labels: Labels): string {
+  let key = '';
+  for (let i = 0; i < groupBy.length; i++) {
+    const v = labelValue(labels, groupBy[i]!);
+    key += `${v.length}:${v}`;
+  }
+  return key;
+}
+
 export function outputLabels(rule: CompiledRule, series: Labels, instance: readonly [string, string]): Labels {
   const out = new Map<string, string>(rule.externalLabels);
   for (const name of rule.groupBy) {
-    if (name === '__name__' || name === RULE_ID_LABEL || name === instance[0]) continue;
+    if (isReserved(name, instance[0])) continue;
     const value = labelValue(series, name);
     if (value !== '') out.set(name, value);
   }
@@ -54,7 +73,9 @@ export function outputLabels(rule: CompiledRule, series: Labels, instance: reado
 
 interface RuleSeries {
   rule: CompiledRule;
-  /** Output label key → slot. */
+  /** The group_by labels that can reach the output (Kiln's own labels left out), in rule order. */
+  groupBy: string[];
+  /** Key of the group_by values (see groupKey) → slot. */
   slots: Map<string, number>;
   /** The slot of a rule without group_by (one series per job); -1 until made. */
   fixedSlot: number;
@@ -77,7 +98,14 @@ export class TenantSeries {
     /** Called once per rule, on its first dropped series in this job. */
     private readonly onFirstDrop: (rule: CompiledRule) => void,
   ) {
-    this.rules = rules.map((rule) => ({ rule, slots: new Map(), fixedSlot: -1, dropped: 0, droppedKeys: new Set() }));
+    this.rules = rules.map((rule) => ({
+      rule,
+      groupBy: rule.groupBy.filter((name) => !isReserved(name, instance[0])),
+      slots: new Map(),
+      fixedSlot: -1,
+      dropped: 0,
+      droppedKeys: new Set(),
+    }));
   }
 
   /** Number of series recorded so far. */
@@ -92,8 +120,9 @@ export class TenantSeries {
   slot(r: number, labels: Labels): number {
     const rs = this.rules[r]!;
     if (rs.fixedSlot >= 0) return rs.fixedSlot;
-    const out = outputLabels(rs.rule, labels, this.instance);
-    const key = JSON.stringify(out); // unambiguous for any label text
+    // A rule's output series differ only in their group_by values, so those are the key; the
+    // full label set is built only for a new series.
+    const key = groupKey(rs.groupBy, labels);
     const known = rs.slots.get(key);
     if (known !== undefined) return known;
     if (rs.slots.size >= this.maxSeriesPerRule) {
@@ -105,7 +134,7 @@ export class TenantSeries {
       return -1;
     }
     const slot = this.labels.length;
-    this.labels.push(out);
+    this.labels.push(outputLabels(rs.rule, labels, this.instance));
     if (slot === this.values.length) {
       const grown = new Float64Array(slot * 2);
       grown.set(this.values);
@@ -113,7 +142,7 @@ export class TenantSeries {
     }
     this.values[slot] = 0;
     rs.slots.set(key, slot);
-    if (rs.rule.groupBy.length === 0) rs.fixedSlot = slot;
+    if (rs.groupBy.length === 0) rs.fixedSlot = slot;
     return slot;
   }
 

@@ -13,7 +13,7 @@ import type { BlockMeta } from '../../../src/gen/metastore/v1/types_pb.js';
 import type { RecordingRule } from '../../../src/gen/settings/v1/recording_rules_pb.js';
 import { compactBlocks } from '../../../src/profiles/compaction/compact.js';
 import { createJobRunner } from '../../../src/profiles/compaction/job-runner.js';
-import { createObserverFactory, RulesUnavailableError } from '../../../src/profiles/observer/factory.js';
+import { createObserverFactory, RuleCompiler, RulesUnavailableError } from '../../../src/profiles/observer/factory.js';
 import { jobStamp } from '../../../src/profiles/observer/instance-label.js';
 import { RecordingObserver } from '../../../src/profiles/observer/observer.js';
 import { buildProfile } from '../../../src/profiles/pprof/encode.js';
@@ -272,4 +272,20 @@ it('the seed segments hold the memory profiles the rule must discard', async () 
   const { rows } = await expectedMerge(bucket, metas);
   const memory = [...rows.values()].filter((r) => r.labels.some(([n, v]) => n === '__profile_type__' && v === ALLOC));
   expect(memory.map((r) => r.totalValue).sort()).toEqual([5000, 7000]);
+});
+
+describe('RuleCompiler', () => {
+  it('compiles a rule version once and remembers failures', () => {
+    const c = new RuleCompiler();
+    expect(c.compile(apiRule({ id: 'a', matchers: [`{__profile_type__="${CPU}"}`] })).fresh).toBe(true);
+    const again = c.compile(apiRule({ id: 'a', matchers: [`{__profile_type__="${CPU}"}`] }));
+    expect(again.fresh).toBe(false);
+    expect((again.result as { id: string }).id).toBe('a');
+    const edited = apiRule({ id: 'a', matchers: [`{__profile_type__="${CPU}"}`] });
+    edited.generation = 2n;
+    expect(c.compile(edited).fresh).toBe(true);
+    const broken = apiRule({ id: 'b', matchers: ['{job="x"}'] });
+    expect(c.compile(broken).result).toBeInstanceOf(Error);
+    expect(c.compile(broken).fresh).toBe(false);
+  });
 });
