@@ -16,8 +16,13 @@ export interface PrometheusProcess {
   url: string;
   /** The remote-write endpoint (POST /api/v1/write). */
   writeUrl: string;
+  /** The running process (a new one after restart()). */
   proc: ChildProcess;
   logs: string[];
+  /** Stops the process (SIGTERM), keeping its data; the target is down until restart(). */
+  down(): Promise<void>;
+  /** Starts it again on the same port and data, and waits until it is ready. */
+  restart(): Promise<void>;
   /** Instant query at `time` (Unix seconds); the `data.result` vector. */
   query(expr: string, time?: number): Promise<Array<{ metric: Record<string, string>; value: [number, string] }>>;
   /** Sum of a self-metric from /metrics over the lines that match `filter`. */
@@ -31,38 +36,54 @@ export async function startPrometheus(): Promise<PrometheusProcess> {
   // No scrape jobs: the only data is what we remote-write.
   writeFileSync(config, 'global:\n  scrape_interval: 1m\n');
   const port = await freePort();
-  const proc = spawn(
-    PROMETHEUS_BIN,
-    [
-      `--config.file=${config}`,
-      `--storage.tsdb.path=${path.join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--web.enable-remote-write-receiver',
-      '--storage.remote.flush-deadline=1s',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const logs: string[] = [];
-  const collect = (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
-  proc.stdout!.on('data', collect);
-  proc.stderr!.on('data', collect);
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`prometheus exited with ${proc.exitCode}:\n${logs.join('\n')}`);
-    try {
-      if ((await fetch(`${url}/-/ready`)).ok) break;
-    } catch {
-      // not listening yet
+  const logs: string[] = [];
+  const args = [
+    `--config.file=${config}`,
+    `--storage.tsdb.path=${path.join(dir, 'data')}`,
+    `--web.listen-address=127.0.0.1:${port}`,
+    '--web.enable-remote-write-receiver',
+    '--storage.remote.flush-deadline=1s',
+  ];
+  const launch = async (): Promise<ChildProcess> => {
+    const proc = spawn(PROMETHEUS_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const collect = (chunk: Buffer) => logs.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+    proc.stdout!.on('data', collect);
+    proc.stderr!.on('data', collect);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      if (proc.exitCode !== null) throw new Error(`prometheus exited with ${proc.exitCode}:\n${logs.join('\n')}`);
+      try {
+        if ((await fetch(`${url}/-/ready`)).ok) return proc;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`prometheus not ready after 30 s:\n${logs.join('\n')}`);
+      await new Promise((r) => setTimeout(r, 100));
     }
-    if (Date.now() > deadline) throw new Error(`prometheus not ready after 30 s:\n${logs.join('\n')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  };
+  const terminate = async (proc: ChildProcess): Promise<void> => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  };
+  let proc = await launch();
   return {
     url,
     writeUrl: `${url}/api/v1/write`,
-    proc,
+    get proc() {
+      return proc;
+    },
     logs,
+    async down() {
+      await terminate(proc);
+    },
+    async restart() {
+      await terminate(proc);
+      proc = await launch();
+    },
     async query(expr, time) {
       const params = new URLSearchParams({ query: expr });
       if (time !== undefined) params.set('time', String(time));
@@ -80,12 +101,7 @@ export async function startPrometheus(): Promise<PrometheusProcess> {
       return sum;
     },
     async stop() {
-      if (proc.exitCode === null) {
-        const exited = new Promise((r) => proc.once('exit', r));
-        proc.kill('SIGTERM');
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-        if (proc.exitCode === null) proc.kill('SIGKILL');
-      }
+      await terminate(proc);
       rmSync(dir, { recursive: true, force: true });
     },
   };
