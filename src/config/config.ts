@@ -4,7 +4,7 @@
 // YAML key derived from the flag name: dots nest, dashes become underscores
 // (`server: { http_listen_port: 4040 }`). Precedence: defaults < -config.file < flags.
 
-export const TARGETS = ['all', 'distributor', 'segment-writer', 'metastore', 'compaction-worker', 'tenant-settings'] as const;
+export const TARGETS = ['all', 'distributor', 'segment-writer', 'metastore', 'compaction-worker', 'tenant-settings', 'tsdb'] as const;
 export type Target = (typeof TARGETS)[number];
 
 export interface Config {
@@ -127,6 +127,41 @@ export interface Config {
     minBackoff: number;
     maxBackoff: number;
   };
+  /** The Mimir-compatible TSDB (docs/tsdb.md). Limits are per tenant, defaults as Mimir's. */
+  tsdb: {
+    distributor: {
+      /** Bytes of one remote-write body, compressed and decompressed (413 beyond). */
+      maxRecvMsgSize: number;
+      /** Take the tenant from the basic-auth username (senders that cannot set X-Scope-OrgID). */
+      tenantFromBasicAuth: boolean;
+      /** Samples + exemplars + metadata per second per tenant (0: off). */
+      ingestionRateLimit: number;
+      ingestionBurstSize: number;
+      haTracker: {
+        enabled: boolean;
+        clusterLabel: string;
+        replicaLabel: string;
+        failoverTimeout: number;
+        maxClusters: number;
+      };
+    };
+    validation: {
+      maxLabelNamesPerSeries: number;
+      maxLabelNamesPerInfoSeries: number;
+      maxLengthLabelName: number;
+      maxLengthLabelValue: number;
+      /** Samples newer than now + this are rejected. */
+      createGracePeriod: number;
+      /** Samples older than now − this − the OOO window are rejected (0: off). */
+      pastGracePeriod: number;
+      maxMetadataLength: number;
+    };
+    ingester: {
+      /** Series one tenant may have in the head (0: unlimited). */
+      maxGlobalSeriesPerUser: number;
+      outOfOrderTimeWindow: number;
+    };
+  };
 }
 
 type Kind = 'string' | 'int' | 'float' | 'bool' | 'duration' | 'enum' | 'targets';
@@ -224,6 +259,25 @@ export function defaultConfig(): Config {
       minBackoff: 250,
       maxBackoff: 30 * SECOND,
     },
+    tsdb: {
+      distributor: {
+        maxRecvMsgSize: 100 * MiB,
+        tenantFromBasicAuth: false,
+        ingestionRateLimit: 10_000,
+        ingestionBurstSize: 200_000,
+        haTracker: { enabled: false, clusterLabel: 'cluster', replicaLabel: '__replica__', failoverTimeout: 30 * SECOND, maxClusters: 100 },
+      },
+      validation: {
+        maxLabelNamesPerSeries: 30,
+        maxLabelNamesPerInfoSeries: 80,
+        maxLengthLabelName: 1024,
+        maxLengthLabelValue: 2048,
+        createGracePeriod: 10 * MINUTE,
+        pastGracePeriod: 0,
+        maxMetadataLength: 1024,
+      },
+      ingester: { maxGlobalSeriesPerUser: 150_000, outOfOrderTimeWindow: 0 },
+    },
   };
 }
 
@@ -301,6 +355,24 @@ export const FLAGS: readonly FlagDef[] = [
   { name: 'metrics-exporter.max-request-bytes', kind: 'int', min: 1, help: 'Bytes of one uncompressed WriteRequest at most; a larger tenant result is split.' },
   { name: 'metrics-exporter.min-backoff', kind: 'duration', help: 'First retry delay after a failed remote write (doubles up to -metrics-exporter.max-backoff).' },
   { name: 'metrics-exporter.max-backoff', kind: 'duration', help: 'Longest retry delay after failed remote writes (a Retry-After may be longer).' },
+  { name: 'tsdb.distributor.max-recv-msg-size', kind: 'int', min: 1, help: 'Largest remote-write body accepted, in bytes, both as received and after snappy decompression (413 beyond).' },
+  { name: 'tsdb.distributor.tenant-from-basic-auth', kind: 'bool', help: 'Take the tenant of a remote write from the basic-auth username when X-Scope-OrgID is absent, also with multitenancy disabled; the password is not checked (Prometheus 2.42 from Debian cannot send custom headers).' },
+  { name: 'tsdb.distributor.ingestion-rate-limit', kind: 'float', help: 'Per-tenant ingestion rate in samples, exemplars and metadata per second; beyond it pushes get 429 (0: off).' },
+  { name: 'tsdb.distributor.ingestion-burst-size', kind: 'int', help: 'Per-tenant ingestion burst size in samples, exemplars and metadata.' },
+  { name: 'tsdb.distributor.ha-tracker.enabled', kind: 'bool', help: 'Deduplicate HA Prometheus pairs: per (tenant, cluster) only the elected replica is stored; others get 202.' },
+  { name: 'tsdb.distributor.ha-tracker.cluster-label', kind: 'string', help: 'Label naming the HA cluster of a request (read from its first series).' },
+  { name: 'tsdb.distributor.ha-tracker.replica-label', kind: 'string', help: 'Label naming the replica within the HA cluster; removed from stored series.' },
+  { name: 'tsdb.distributor.ha-tracker.failover-timeout', kind: 'duration', help: 'A new replica is elected when the elected one has sent nothing for this long.' },
+  { name: 'tsdb.distributor.ha-tracker.max-clusters', kind: 'int', help: 'HA clusters one tenant may have; requests of further clusters get 400 (0: unlimited).' },
+  { name: 'tsdb.validation.max-label-names-per-series', kind: 'int', min: 1, help: 'Maximum number of labels per series, __name__ included.' },
+  { name: 'tsdb.validation.max-label-names-per-info-series', kind: 'int', min: 1, help: 'Maximum number of labels of a series whose name ends in _info.' },
+  { name: 'tsdb.validation.max-length-label-name', kind: 'int', min: 1, help: 'Maximum length of a label name, in bytes.' },
+  { name: 'tsdb.validation.max-length-label-value', kind: 'int', min: 1, help: 'Maximum length of a label value (and of the metric name), in bytes.' },
+  { name: 'tsdb.validation.create-grace-period', kind: 'duration', help: 'Samples with a timestamp more than this in the future are rejected.' },
+  { name: 'tsdb.validation.past-grace-period', kind: 'duration', help: 'Samples older than now minus this (minus the out-of-order window) are rejected by the receiver (0: off; storage still rejects samples older than its head allows).' },
+  { name: 'tsdb.validation.max-metadata-length', kind: 'int', min: 1, help: 'Maximum length of a metric family name or unit in metadata; longer HELP texts are truncated.' },
+  { name: 'tsdb.ingester.max-global-series-per-user', kind: 'int', help: 'Series one tenant may have in the head; new series beyond it are rejected with 400 (0: unlimited).' },
+  { name: 'tsdb.ingester.out-of-order-time-window', kind: 'duration', help: 'Samples older than a series\' newest sample are accepted within this window (0: out-of-order samples are rejected).' },
 ];
 
 /** `server.http-listen-port` → ['server', 'httpListenPort']. */

@@ -28,7 +28,7 @@ export interface HttpIngestOptions {
  * connection stays usable. Past that the connection is closed. (Leaving a body
  * unread on an open keep-alive connection would hang the client that reuses it.)
  */
-function readBody(req: Req, max: number): Promise<Uint8Array> {
+export function readBody(req: Req, max: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

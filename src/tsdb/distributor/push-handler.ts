@@ -1,0 +1,158 @@
+// POST /api/v1/push (Mimir's path) and /api/v1/write (Prometheus's): the HTTP face of the TSDB
+// distributor. It picks the protocol version from Content-Type, finds the tenant, reads and
+// snappy-decodes the body within the size limit, decodes it and hands it to the pipeline
+// (distributor.ts). Answers (spec/tsdb.md §1.4–1.6, §2.5):
+//
+//   200 (1.0) / 204 (2.0)  stored         400  bad body or invalid data (valid series still stored)
+//   202  non-elected HA replica           401  no tenant               405 not POST
+//   413  body too large                   415  unsupported Content-Type or Content-Encoding
+//   429  tenant over its ingestion rate   500  storage failed (the sender retries)
+//
+// 2.0 answers always carry the X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written
+// headers, on errors too, so a 2.0 sender can tell a 2.0 receiver from a 1.0 one.
+
+import type http from 'node:http';
+import type http2 from 'node:http2';
+import { IngestError } from '../../profiles/ingest/errors.js';
+import { readBody } from '../../profiles/ingest/http-ingest.js';
+import { snappyUncompress } from '../../profiles/exporter/snappy.js';
+import { type DecodedRequest } from './decoded-request.js';
+import type { PushResult, TsdbDistributor } from './distributor.js';
+import { LIMIT_FLAGS } from './limits.js';
+import type { DistributorMetrics } from './metrics.js';
+import { decodeWriteRequestV1 } from './remote-write-v1.js';
+import { decodeWriteRequestV2 } from './remote-write-v2.js';
+import { type TenantResolver } from './tenant.js';
+import { RemoteWriteDecodeError } from './wire-reader.js';
+
+type Req = http.IncomingMessage | http2.Http2ServerRequest;
+type Res = http.ServerResponse | http2.Http2ServerResponse;
+
+export type ProtocolVersion = '1.0' | '2.0';
+
+/** Thrown before the pipeline runs: a status and a message. */
+class Refusal extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The protocol of a request from its Content-Type (the 2.0 spec's negotiation): the `proto`
+ * parameter names the message; plain `application/x-protobuf` (or none at all, as old senders
+ * do) is 1.0. Anything else is 415.
+ */
+export function protocolOf(contentType: string | undefined): ProtocolVersion {
+  if (contentType === undefined || contentType.trim() === '') return '1.0';
+  const [media, ...params] = contentType.split(';').map((p) => p.trim());
+  if (media!.toLowerCase() !== 'application/x-protobuf') throw new Refusal(415, `unsupported content type ${JSON.stringify(contentType)}: expected application/x-protobuf`);
+  let proto = 'prometheus.WriteRequest';
+  for (const p of params) {
+    const eq = p.indexOf('=');
+    if (eq < 0) continue;
+    if (p.slice(0, eq).trim().toLowerCase() === 'proto') proto = p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+  }
+  if (proto === 'prometheus.WriteRequest') return '1.0';
+  if (proto === 'io.prometheus.write.v2.Request') return '2.0';
+  throw new Refusal(415, `unsupported remote-write message type ${JSON.stringify(proto)}: expected prometheus.WriteRequest or io.prometheus.write.v2.Request`);
+}
+
+/** Length announced by a snappy block's preamble (a uvarint), or -1 when it is malformed. */
+function snappyLength(body: Uint8Array): number {
+  let n = 0;
+  let mul = 1;
+  for (let i = 0; i < 5 && i < body.length; i++) {
+    n += (body[i]! & 0x7f) * mul;
+    if (body[i]! < 0x80) return n;
+    mul *= 128;
+  }
+  return -1;
+}
+
+function tooLarge(max: number, size?: number): Refusal {
+  const sizeText = size === undefined ? '' : ` of ${size} bytes`;
+  return new Refusal(
+    413,
+    `the incoming push request has been rejected because its message size${sizeText} is larger than the allowed limit of ${max} bytes (err-kiln-distributor-max-write-message-size). To adjust the related limit, configure -${LIMIT_FLAGS.maxRecvMsgSize}, or contact your service administrator.`,
+  );
+}
+
+export function decodeBody(version: ProtocolVersion, compressed: Uint8Array, maxSize: number, metrics?: DistributorMetrics): DecodedRequest {
+  const announced = snappyLength(compressed);
+  if (announced < 0) throw new Refusal(400, 'snappy: corrupt input (bad length preamble); remote write bodies must be snappy block format, not framed');
+  if (announced > maxSize) throw tooLarge(maxSize, announced);
+  let raw: Uint8Array;
+  try {
+    raw = snappyUncompress(compressed, maxSize);
+  } catch (e) {
+    throw new Refusal(400, `snappy: corrupt input (${(e as Error).message})`);
+  }
+  metrics?.receivedBytes.inc({ kind: 'decompressed' }, raw.length);
+  const body = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  try {
+    return version === '1.0' ? decodeWriteRequestV1(body) : decodeWriteRequestV2(body);
+  } catch (e) {
+    if (e instanceof RemoteWriteDecodeError) {
+      const message = version === '1.0' ? 'prometheus.WriteRequest' : 'io.prometheus.write.v2.Request';
+      throw new Refusal(400, `failed to decode ${message}: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+export interface PushHandlerOptions {
+  maxRecvMsgSize: number;
+  tenantOf: TenantResolver;
+}
+
+export function createPushHandler(distributor: TsdbDistributor, metrics: DistributorMetrics, opts: PushHandlerOptions) {
+  return async (req: Req, res: Res): Promise<void> => {
+    let version: ProtocolVersion | 'unknown' = 'unknown';
+    let result: PushResult;
+    try {
+      if (req.method !== 'POST') throw new Refusal(405, `method ${req.method} not allowed; use POST`);
+      version = protocolOf(req.headers['content-type']);
+      const encoding = (req.headers['content-encoding'] ?? '').trim().toLowerCase();
+      // Senders must say snappy; an absent header is read as snappy too (as Prometheus does).
+      if (encoding !== '' && encoding !== 'snappy') throw new Refusal(415, `unsupported content encoding ${JSON.stringify(encoding)}: remote write bodies are snappy-compressed`);
+      const tenant = opts.tenantOf(req);
+      let body: Uint8Array;
+      try {
+        body = await readBody(req, opts.maxRecvMsgSize);
+      } catch (e) {
+        if (e instanceof IngestError && e.status === 413) throw tooLarge(opts.maxRecvMsgSize);
+        throw e;
+      }
+      metrics.receivedBytes.inc({ kind: 'compressed' }, body.length);
+      const decoded = decodeBody(version, body, opts.maxRecvMsgSize, metrics);
+      result = await distributor.push(tenant, decoded);
+    } catch (e) {
+      if (e instanceof Refusal || e instanceof IngestError) result = { status: e.status, message: e.message, samplesWritten: 0, histogramsWritten: 0, exemplarsWritten: 0 };
+      else result = { status: 500, message: `internal error: ${(e as Error).message}`, samplesWritten: 0, histogramsWritten: 0, exemplarsWritten: 0 };
+    }
+    respond(res, version, result);
+    metrics.requests.inc({ version, status_code: String(result.status) });
+  };
+}
+
+function respond(res: Res, version: ProtocolVersion | 'unknown', result: PushResult): void {
+  if (res.headersSent) return;
+  const headers: Record<string, string> = {};
+  if (version === '2.0') {
+    headers['x-prometheus-remote-write-samples-written'] = String(result.samplesWritten);
+    headers['x-prometheus-remote-write-histograms-written'] = String(result.histogramsWritten);
+    headers['x-prometheus-remote-write-exemplars-written'] = String(result.exemplarsWritten);
+  }
+  if (result.retryAfterSeconds !== undefined) headers['retry-after'] = String(result.retryAfterSeconds);
+  if (result.status === 405) headers['allow'] = 'POST';
+  if (result.status === 200) {
+    // Mimir answers 200; the 2.0 spec recommends 204 (no body either way).
+    res.writeHead(version === '2.0' ? 204 : 200, headers).end();
+    return;
+  }
+  headers['content-type'] = 'text/plain; charset=utf-8';
+  res.writeHead(result.status, headers).end(`${result.message ?? ''}\n`);
+}

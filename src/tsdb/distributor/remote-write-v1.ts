@@ -1,0 +1,153 @@
+// Remote write 1.0: `prometheus.WriteRequest` (spec/tsdb.md §1.2), decoded straight into
+// per-request typed arrays (decoded-request.ts) — no message objects, no per-sample objects.
+//
+//   WriteRequest   { repeated TimeSeries timeseries = 1; reserved 2; repeated MetricMetadata metadata = 3; }
+//   TimeSeries     { repeated Label labels = 1; repeated Sample samples = 2;
+//                    repeated Exemplar exemplars = 3; repeated Histogram histograms = 4; }
+//   Label          { string name = 1; string value = 2; }
+//   Sample         { double value = 1; int64 timestamp = 2; }
+//   MetricMetadata { MetricType type = 1; string metric_family_name = 2; string help = 4; string unit = 5; }
+//
+// Exemplars and histograms are only counted (the receiver stores neither). Unknown fields are
+// skipped by wire type; a known field with the wrong wire type is an error, as in Go's decoder.
+
+import { type DecodedRequest, type DecodedSeries, METRIC_TYPES, type MetricMetadata, SampleCollector, newSeries } from './decoded-request.js';
+import { I64, LEN, VARINT, WireReader } from './wire-reader.js';
+
+export function decodeWriteRequestV1(body: Buffer): DecodedRequest {
+  const r = new WireReader(body);
+  const samples = new SampleCollector();
+  const out: DecodedRequest = { series: [], metadata: [], samples: 0, histograms: 0, exemplars: 0 };
+  while (r.more()) {
+    const tag = r.tag();
+    const field = tag >>> 3;
+    if (field === 1) {
+      r.expect(tag, LEN, 'WriteRequest.timeseries');
+      const end = r.lenEnd();
+      const series = newSeries();
+      samples.begin(series);
+      decodeSeries(r, end, series, samples);
+      samples.end();
+      out.series.push(series);
+      out.histograms += series.histograms;
+      out.exemplars += series.exemplars;
+    } else if (field === 3) {
+      r.expect(tag, LEN, 'WriteRequest.metadata');
+      const end = r.lenEnd();
+      out.metadata.push(decodeMetadata(r, end));
+    } else {
+      r.skip(tag & 7);
+    }
+  }
+  samples.finish();
+  out.samples = samples.count;
+  return out;
+}
+
+/** Reads one TimeSeries ending at `end`, leaving `r` there. Nested messages reuse `r` by narrowing `r.end`. */
+function decodeSeries(r: WireReader, end: number, series: DecodedSeries, samples: SampleCollector): void {
+  const outer = r.end;
+  r.end = end;
+  while (r.more()) {
+    const tag = r.tag();
+    const field = tag >>> 3;
+    if (field === 1) {
+      r.expect(tag, LEN, 'TimeSeries.labels');
+      const labelEnd = r.lenEnd();
+      decodeLabel(r, labelEnd, series);
+    } else if (field === 2) {
+      r.expect(tag, LEN, 'TimeSeries.samples');
+      const sampleEnd = r.lenEnd();
+      decodeSample(r, sampleEnd, samples);
+    } else if (field === 3) {
+      r.expect(tag, LEN, 'TimeSeries.exemplars');
+      r.pos = r.lenEnd();
+      series.exemplars++;
+    } else if (field === 4) {
+      r.expect(tag, LEN, 'TimeSeries.histograms');
+      r.pos = r.lenEnd();
+      series.histograms++;
+    } else {
+      r.skip(tag & 7);
+    }
+  }
+  r.end = outer;
+}
+
+function decodeLabel(r: WireReader, end: number, series: DecodedSeries): void {
+  const outer = r.end;
+  r.end = end;
+  let name = '';
+  let value = '';
+  let invalid = false;
+  while (r.more()) {
+    const tag = r.tag();
+    const field = tag >>> 3;
+    if (field === 1) {
+      r.expect(tag, LEN, 'Label.name');
+      name = r.string();
+    } else if (field === 2) {
+      r.expect(tag, LEN, 'Label.value');
+      value = r.string(() => (invalid = true));
+    } else {
+      r.skip(tag & 7);
+    }
+  }
+  r.end = outer;
+  if (invalid && series.invalidUtf8Label === undefined) series.invalidUtf8Label = name;
+  series.labels.push([name, value]);
+}
+
+function decodeSample(r: WireReader, end: number, samples: SampleCollector): void {
+  const outer = r.end;
+  r.end = end;
+  let valueAt = -1;
+  let timestamp = 0;
+  while (r.more()) {
+    const tag = r.tag();
+    const field = tag >>> 3;
+    if (field === 1) {
+      r.expect(tag, I64, 'Sample.value');
+      valueAt = r.fixed64Offset();
+    } else if (field === 2) {
+      r.expect(tag, VARINT, 'Sample.timestamp');
+      timestamp = r.int64();
+    } else {
+      r.skip(tag & 7);
+    }
+  }
+  r.end = outer;
+  if (valueAt < 0) samples.addZero(timestamp);
+  else samples.add(timestamp, r.buf, valueAt);
+}
+
+function decodeMetadata(r: WireReader, end: number): MetricMetadata {
+  const outer = r.end;
+  r.end = end;
+  const md: MetricMetadata = { metricFamilyName: '', type: 'unknown', help: '', unit: '' };
+  while (r.more()) {
+    const tag = r.tag();
+    switch (tag >>> 3) {
+      case 1:
+        r.expect(tag, VARINT, 'MetricMetadata.type');
+        md.type = METRIC_TYPES[r.varint()] ?? 'unknown';
+        break;
+      case 2:
+        r.expect(tag, LEN, 'MetricMetadata.metric_family_name');
+        md.metricFamilyName = r.string();
+        break;
+      case 4:
+        r.expect(tag, LEN, 'MetricMetadata.help');
+        md.help = r.string();
+        break;
+      case 5:
+        r.expect(tag, LEN, 'MetricMetadata.unit');
+        md.unit = r.string();
+        break;
+      default:
+        r.skip(tag & 7);
+    }
+  }
+  r.end = outer;
+  return md;
+}
