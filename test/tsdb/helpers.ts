@@ -1,0 +1,42 @@
+// Shared helpers for the TSDB storage tests.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { TsdbLogger } from '../../src/tsdb/wal/wal.js';
+import type { AppendOptions, Labels, SeriesSamples } from '../../src/tsdb/storage.js';
+
+export function tempDir(prefix = 'kiln-tsdb-'): Promise<string> {
+  return mkdtemp(path.join(tmpdir(), prefix));
+}
+
+export interface RecordingLogger extends TsdbLogger {
+  warnings: Array<{ obj: object; msg: string }>;
+}
+
+export function recordingLogger(): RecordingLogger {
+  const warnings: Array<{ obj: object; msg: string }> = [];
+  return { warnings, warn: (obj, msg) => warnings.push({ obj, msg }), info: () => {} };
+}
+
+/** Labels from an object, sorted by name. */
+export function labels(o: Record<string, string>): Labels {
+  return Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+export function series(o: Record<string, string>, samples: Array<[number, number]>): SeriesSamples {
+  return { labels: labels(o), timestamps: samples.map(([t]) => t), values: Float64Array.from(samples.map(([, v]) => v)) };
+}
+
+export const NO_OOO: AppendOptions = { outOfOrderWindowMs: 0, maxSeriesPerUser: 0 };
+
+/** A float from its 64 bits (hex), exact. */
+export function fromBits(hex: string): number {
+  const b = new DataView(new ArrayBuffer(8));
+  b.setBigUint64(0, BigInt(`0x${hex}`));
+  return b.getFloat64(0);
+}
+
+/** Bits of values[i] as hex, read from the array's own bytes (exact for NaN payloads). */
+export function bitsAt(values: Float64Array, i: number): string {
+  return new DataView(values.buffer, values.byteOffset).getBigUint64(i * 8, true).toString(16).padStart(16, '0');
+}
