@@ -129,6 +129,14 @@ export interface Config {
   };
   /** The Mimir-compatible TSDB (docs/tsdb.md). Limits are per tenant, defaults as Mimir's. */
   tsdb: {
+    /** Root of the TSDB's data: `<dir>/<tenant>/` holds a tenant's WAL and blocks. */
+    dir: string;
+    /** Length of a block cut from the head; the head is compacted when it spans 1.5× this. */
+    blockRange: number;
+    /** Blocks whose data is all older than now − this are deleted (0: keep forever). */
+    retentionPeriod: number;
+    /** How often head compaction, block compaction and retention run. */
+    compactionInterval: number;
     distributor: {
       /** Bytes of one remote-write body, compressed and decompressed (413 beyond). */
       maxRecvMsgSize: number;
@@ -260,6 +268,10 @@ export function defaultConfig(): Config {
       maxBackoff: 30 * SECOND,
     },
     tsdb: {
+      dir: './data-tsdb',
+      blockRange: 2 * HOUR,
+      retentionPeriod: 15 * 24 * HOUR,
+      compactionInterval: MINUTE,
       distributor: {
         maxRecvMsgSize: 100 * MiB,
         tenantFromBasicAuth: false,
@@ -355,6 +367,10 @@ export const FLAGS: readonly FlagDef[] = [
   { name: 'metrics-exporter.max-request-bytes', kind: 'int', min: 1, help: 'Bytes of one uncompressed WriteRequest at most; a larger tenant result is split.' },
   { name: 'metrics-exporter.min-backoff', kind: 'duration', help: 'First retry delay after a failed remote write (doubles up to -metrics-exporter.max-backoff).' },
   { name: 'metrics-exporter.max-backoff', kind: 'duration', help: 'Longest retry delay after failed remote writes (a Retry-After may be longer).' },
+  { name: 'tsdb.dir', kind: 'string', help: 'Directory of the TSDB: one folder per tenant with its WAL (wal/) and blocks (one folder per ULID).' },
+  { name: 'tsdb.block-range', kind: 'duration', help: 'Time range of a block cut from the head; the head is compacted when it spans 1.5 times this, and blocks are merged into ranges of 3×, 9×, … this.' },
+  { name: 'tsdb.retention-period', kind: 'duration', help: 'Blocks whose data is all older than now minus this are deleted, whole (0: keep forever). Also caps merged blocks at a tenth of it (at most 31d).' },
+  { name: 'tsdb.compaction-interval', kind: 'duration', help: 'How often each tenant\'s head is compacted into blocks, blocks are merged and retention is applied.' },
   { name: 'tsdb.distributor.max-recv-msg-size', kind: 'int', min: 1, help: 'Largest remote-write body accepted, in bytes, both as received and after snappy decompression (413 beyond).' },
   { name: 'tsdb.distributor.tenant-from-basic-auth', kind: 'bool', help: 'Take the tenant of a remote write from the basic-auth username when X-Scope-OrgID is absent, also with multitenancy disabled; the password is not checked (Prometheus 2.42 from Debian cannot send custom headers).' },
   { name: 'tsdb.distributor.ingestion-rate-limit', kind: 'float', help: 'Per-tenant ingestion rate in samples, exemplars and metadata per second; beyond it pushes get 429 (0: off).' },
