@@ -9,9 +9,8 @@
 // logs it and stops using the block — and the query goes on without it rather than failing.
 import type { BlockReader } from './blocks/block-reader.js';
 import { CorruptBlockError } from './blocks/block-reader.js';
-import { compareLabels, labelsKey } from './blocks/labels.js';
+import { compareLabels, compareStrings, labelsKey } from './blocks/labels.js';
 import { compileMatcher } from './blocks/matchers.js';
-import { compareUtf8 } from './blocks/bytes.js';
 import { concatSamples, decodeChunk, mergeSamples, type Samples } from './blocks/series-merge.js';
 import type { LabelMatcher, Labels, Querier, SelectedSeries } from './storage.js';
 
@@ -104,5 +103,5 @@ export class MergedQuerier implements Querier {
 }
 
 function sortedUtf8(set: Set<string>): string[] {
-  return [...set].sort(compareUtf8);
+  return [...set].sort(compareStrings);
 }

@@ -76,7 +76,7 @@ export class BlockReader {
   private candidates(matchers: readonly CompiledMatcher[]): Uint32Array {
     let ids: Uint32Array | undefined;
     for (const m of matchers) {
-      if (m.matches('')) continue; // also matches series without the label: cannot narrow by postings
+      if (m.matchesEmpty) continue; // also matches series without the label: cannot narrow by postings
       const union = new Set<number>();
       for (const v of this.index.labelValues(m.name)) if (m.matches(v)) for (const id of this.index.postings(m.name, v)) union.add(id);
       const next = Uint32Array.from(union).sort();

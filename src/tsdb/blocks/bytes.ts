@@ -173,25 +173,3 @@ export class ByteReader {
     return this.bytes(this.uvarint()).toString('utf8');
   }
 }
-
-/**
- * Compares strings by their UTF-8 bytes, the order Go (and so Prometheus) sorts symbols and
- * label sets in. JavaScript's `<` compares UTF-16 code units, which differs only when a
- * surrogate (U+D800–DFFF, i.e. a code point above U+FFFF) meets a unit in U+E000–FFFF.
- */
-export function compareUtf8(a: string, b: string): number {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    if (x >= 0xd800 && y >= 0xd800) {
-      // Move surrogates above U+E000–FFFF, as their UTF-8 (4-byte, 0xF0…) sorts above 0xEE/0xEF.
-      x += x < 0xe000 ? 0x2000 : -0x800;
-      y += y < 0xe000 ? 0x2000 : -0x800;
-    }
-    return x - y;
-  }
-  return a.length - b.length;
-}

@@ -6,7 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import { crc32c } from '../../profiles/block/crc32c.js';
 import type { Labels } from '../storage.js';
-import { ByteRangeError, ByteReader, compareUtf8 } from './bytes.js';
+import { ByteRangeError, ByteReader } from './bytes.js';
+import { compareStrings } from './labels.js';
 import { INDEX_MAGIC, INDEX_VERSION, TOC_SIZE, type ChunkMeta } from './index-writer.js';
 
 /** The index file is truncated, fails a checksum or is inconsistent; `file` names it. */
@@ -87,7 +88,7 @@ export class IndexReader {
     const count = sym.be32();
     for (let i = 0; i < count; i++) {
       const s = sym.string();
-      if (i > 0 && compareUtf8(this.symbols[i - 1]!, s) >= 0) this.fail(`symbols not sorted at ${i}`);
+      if (i > 0 && compareStrings(this.symbols[i - 1]!, s) >= 0) this.fail(`symbols not sorted at ${i}`);
       this.symbols.push(s);
     }
     if (sym.remaining !== 0) this.fail('symbols section has trailing bytes');
@@ -109,7 +110,7 @@ export class IndexReader {
         prev = [name, value];
         continue;
       }
-      if (compareUtf8(prev![0], name) > 0 || (prev![0] === name && compareUtf8(prev![1], value) >= 0)) this.fail(`postings offset table not sorted at entry ${i}`);
+      if (compareStrings(prev![0], name) > 0 || (prev![0] === name && compareStrings(prev![1], value) >= 0)) this.fail(`postings offset table not sorted at entry ${i}`);
       prev = [name, value];
       let byValue = this.postingsOffsets.get(name);
       if (!byValue) this.postingsOffsets.set(name, (byValue = new Map()));

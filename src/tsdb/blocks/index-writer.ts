@@ -16,8 +16,8 @@
 // The whole index is built in memory: a block's index is small next to its chunks.
 import { crc32c } from '../../profiles/block/crc32c.js';
 import type { Labels } from '../storage.js';
-import { ByteWriter, compareUtf8 } from './bytes.js';
-import { compareLabels, formatLabels } from './labels.js';
+import { ByteWriter } from './bytes.js';
+import { compareLabels, compareStrings, formatLabels } from './labels.js';
 
 export const INDEX_FILE = 'index';
 export const INDEX_MAGIC = 0xbaaad700;
@@ -59,7 +59,7 @@ export function buildIndex(series: readonly IndexSeries[]): Buffer {
   // Symbols, and per label pair the series ids that have it (filled in while writing series).
   const symbolSet = new Set<string>();
   for (const s of series) for (const [n, v] of s.labels) symbolSet.add(n).add(v);
-  const symbols = [...symbolSet].sort(compareUtf8);
+  const symbols = [...symbolSet].sort(compareStrings);
   const symbolId = new Map(symbols.map((s, i) => [s, i]));
   const postings = new Map<string, Map<string, number[]>>();
 
@@ -99,8 +99,8 @@ export function buildIndex(series: readonly IndexSeries[]): Buffer {
   }
 
   // Label indices: one per label name, the symbol ids of its values in order.
-  const names = [...postings.keys()].sort(compareUtf8);
-  const valuesOf = (name: string): string[] => [...postings.get(name)!.keys()].sort(compareUtf8);
+  const names = [...postings.keys()].sort(compareStrings);
+  const valuesOf = (name: string): string[] => [...postings.get(name)!.keys()].sort(compareStrings);
   w.pad(4);
   toc.labelIndices = w.length;
   const labelIndexOffsets: number[] = [];

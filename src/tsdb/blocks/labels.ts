@@ -1,22 +1,8 @@
-// Label-set helpers shared by the block writer, reader, compactor and the merged querier.
+// Label-set helpers of the block code. The order of label sets (and of strings, by UTF-8 bytes)
+// is the head's (head/labels.ts), so blocks and head sort series identically.
 import type { Labels } from '../storage.js';
-import { compareUtf8 } from './bytes.js';
 
-/**
- * Orders label sets as Prometheus does: label by label (name, then value, by UTF-8 bytes), a
- * set that is a prefix of another first. Blocks store series in this order and every querier
- * returns it, so merges are linear.
- */
-export function compareLabels(a: Labels, b: Labels): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const [an, av] = a[i]!;
-    const [bn, bv] = b[i]!;
-    if (an !== bn) return compareUtf8(an, bn);
-    if (av !== bv) return compareUtf8(av, bv);
-  }
-  return a.length - b.length;
-}
+export { compareLabels, compareStrings } from '../head/labels.js';
 
 /** A string that is equal for equal label sets (names and values cannot contain \xff in UTF-8 text). */
 export function labelsKey(labels: Labels): string {

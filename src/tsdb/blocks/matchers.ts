@@ -1,29 +1,10 @@
-// Label matchers as PromQL writes them, compiled once per query. Semantics are Prometheus's: a
-// series without the label is matched as if it had the empty value, regexes are anchored and
-// `.` matches newlines (Prometheus 3.x).
-import type { LabelMatcher, Labels } from '../storage.js';
+// Label matching for block reads. Matchers are compiled by head/matchers.ts (one set of
+// PromQL semantics for head and blocks: anchored regexes, `.` matches newlines, a missing label
+// counts as the empty value, invalid regexes throw InvalidMatcherError).
+import type { Labels } from '../storage.js';
+import type { CompiledMatcher } from '../head/matchers.js';
 
-export interface CompiledMatcher {
-  name: string;
-  matches(value: string): boolean;
-}
-
-export function compileMatcher(m: LabelMatcher): CompiledMatcher {
-  switch (m.type) {
-    case '=':
-      return { name: m.name, matches: (v) => v === m.value };
-    case '!=':
-      return { name: m.name, matches: (v) => v !== m.value };
-    case '=~': {
-      const re = new RegExp(`^(?:${m.value})$`, 's');
-      return { name: m.name, matches: (v) => re.test(v) };
-    }
-    case '!~': {
-      const re = new RegExp(`^(?:${m.value})$`, 's');
-      return { name: m.name, matches: (v) => !re.test(v) };
-    }
-  }
-}
+export { compileMatcher, type CompiledMatcher } from '../head/matchers.js';
 
 export function labelValue(labels: Labels, name: string): string {
   for (const [n, v] of labels) if (n === name) return v;
