@@ -29,7 +29,19 @@ export function series(o: Record<string, string>, samples: Array<[number, number
 
 export const NO_OOO: AppendOptions = { outOfOrderWindowMs: 0, maxSeriesPerUser: 0 };
 
-/** A float from its 64 bits (hex), exact. */
+/**
+ * Float64Array with exactly these bits (hex per value). Build stale markers this way: a
+ * signalling NaN such as 0x7ff0000000000002 passed around as a JS number may come back quieted
+ * (0x7ff8…) on x86, so tests must not route it through plain arrays.
+ */
+export function floatsFromBits(hexes: readonly string[]): Float64Array {
+  const out = new Float64Array(hexes.length);
+  const view = new DataView(out.buffer);
+  hexes.forEach((h, i) => view.setBigUint64(i * 8, BigInt(`0x${h}`), true));
+  return out;
+}
+
+/** A float from its 64 bits (hex); signalling NaNs may be quieted (see floatsFromBits). */
 export function fromBits(hex: string): number {
   const b = new DataView(new ArrayBuffer(8));
   b.setBigUint64(0, BigInt(`0x${hex}`));
