@@ -15,7 +15,6 @@ import type http from 'node:http';
 import type http2 from 'node:http2';
 import { IngestError } from '../../profiles/ingest/errors.js';
 import { readBody } from '../../profiles/ingest/http-ingest.js';
-import { snappyUncompress } from '../../profiles/exporter/snappy.js';
 import { type DecodedRequest } from './decoded-request.js';
 import type { PushResult, TsdbDistributor } from './distributor.js';
 import { LIMIT_FLAGS } from './limits.js';
@@ -23,6 +22,7 @@ import type { DistributorMetrics } from './metrics.js';
 import { decodeWriteRequestV1 } from './remote-write-v1.js';
 import { decodeWriteRequestV2 } from './remote-write-v2.js';
 import { type TenantResolver } from './tenant.js';
+import { SnappyError, snappyDecode, snappyDecodedLength } from './snappy-block.js';
 import { RemoteWriteDecodeError } from './wire-reader.js';
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
@@ -60,18 +60,6 @@ export function protocolOf(contentType: string | undefined): ProtocolVersion {
   throw new Refusal(415, `unsupported remote-write message type ${JSON.stringify(proto)}: expected prometheus.WriteRequest or io.prometheus.write.v2.Request`);
 }
 
-/** Length announced by a snappy block's preamble (a uvarint), or -1 when it is malformed. */
-function snappyLength(body: Uint8Array): number {
-  let n = 0;
-  let mul = 1;
-  for (let i = 0; i < 5 && i < body.length; i++) {
-    n += (body[i]! & 0x7f) * mul;
-    if (body[i]! < 0x80) return n;
-    mul *= 128;
-  }
-  return -1;
-}
-
 function tooLarge(max: number, size?: number): Refusal {
   const sizeText = size === undefined ? '' : ` of ${size} bytes`;
   return new Refusal(
@@ -81,17 +69,17 @@ function tooLarge(max: number, size?: number): Refusal {
 }
 
 export function decodeBody(version: ProtocolVersion, compressed: Uint8Array, maxSize: number, metrics?: DistributorMetrics): DecodedRequest {
-  const announced = snappyLength(compressed);
-  if (announced < 0) throw new Refusal(400, 'snappy: corrupt input (bad length preamble); remote write bodies must be snappy block format, not framed');
-  if (announced > maxSize) throw tooLarge(maxSize, announced);
-  let raw: Uint8Array;
+  let body: Buffer;
   try {
-    raw = snappyUncompress(compressed, maxSize);
+    // The announced size is checked first: a bomb is refused before anything is allocated.
+    const { length } = snappyDecodedLength(compressed);
+    if (length > maxSize) throw tooLarge(maxSize, length);
+    body = snappyDecode(compressed, maxSize);
   } catch (e) {
-    throw new Refusal(400, `snappy: corrupt input (${(e as Error).message})`);
+    if (e instanceof SnappyError) throw new Refusal(400, `${e.message}; remote write bodies are snappy block format (not framed)`);
+    throw e;
   }
-  metrics?.receivedBytes.inc({ kind: 'decompressed' }, raw.length);
-  const body = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+  metrics?.receivedBytes.inc({ kind: 'decompressed' }, body.length);
   try {
     return version === '1.0' ? decodeWriteRequestV1(body) : decodeWriteRequestV2(body);
   } catch (e) {
