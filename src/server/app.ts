@@ -45,6 +45,15 @@ import { RuleSource } from '../profiles/rules/source.js';
 import { RuleStore } from '../profiles/rules/store.js';
 import { inProcessSegmentWriterClient, segmentWriterServiceImpl } from '../profiles/segment/service.js';
 import { SegmentWriter } from '../profiles/segment/writer.js';
+import { TsdbStorage } from '../tsdb/db.js';
+import { TsdbDistributor } from '../tsdb/distributor/distributor.js';
+import { HaTracker } from '../tsdb/distributor/ha-tracker.js';
+import { haLimitsFromConfig, limitsFromConfig } from '../tsdb/distributor/limits.js';
+import { MetadataStore } from '../tsdb/distributor/metadata-store.js';
+import { DistributorMetrics as TsdbDistributorMetrics } from '../tsdb/distributor/metrics.js';
+import { createPushHandler } from '../tsdb/distributor/push-handler.js';
+import { createSeriesHandler } from '../tsdb/distributor/series-endpoint.js';
+import { tenantResolver } from '../tsdb/distributor/tenant.js';
 import { createConnectHandler } from './connect-adapter.js';
 import { type DualServer, listenDual } from './http-server.js';
 
@@ -122,7 +131,10 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
     let urlFor: UrlResolver | undefined;
     if (ec.enabled) {
       try {
-        urlFor = urlResolver(ec.remoteWriteUrl, parseUrlOverrides(ec.remoteWriteUrlOverrides));
+        // With no URL set and the TSDB in this process, recorded samples go to its own push
+        // endpoint (known once the server listens; until then they wait in the outbox).
+        const ownTsdb = () => (selfUrl === '' ? '' : `${selfUrl}/api/v1/push`);
+        urlFor = urlResolver(ec.remoteWriteUrl === '' && runs(config, 'tsdb') ? ownTsdb : ec.remoteWriteUrl, parseUrlOverrides(ec.remoteWriteUrlOverrides));
       } catch (e) {
         throw new Error(`-metrics-exporter.remote-write-url(-overrides): ${(e as Error).message}`);
       }
@@ -242,6 +254,30 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
     ingest = createIngestHandler(distributor, { tenancy, maxRecvMsgSize: config.distributor.maxRecvMsgSize, maxProfileSizeBytes: validation.maxProfileSizeBytes });
   }
 
+  // tsdb: the Mimir-compatible TSDB — remote-write receiver (tsdb/distributor/) over the
+  // per-tenant storage (tsdb/db.ts). Metadata is kept in memory for the query API.
+  let tsdbPush: ReturnType<typeof createPushHandler> | undefined;
+  let tsdbSeries: ReturnType<typeof createSeriesHandler> | undefined;
+  let tsdbMetadata: MetadataStore | undefined;
+  if (runs(config, 'tsdb')) {
+    const tc = config.tsdb;
+    const storage = await TsdbStorage.open({
+      dir: tc.dir,
+      blockRangeMs: tc.blockRange,
+      retentionMs: tc.retentionPeriod,
+      compactionIntervalMs: tc.compactionInterval,
+      logger: logger.child({ component: 'tsdb' }),
+      registry,
+    });
+    closers.push(() => storage.close());
+    const metrics = new TsdbDistributorMetrics(registry);
+    const tenantOf = tenantResolver(tenancy, tc.distributor.tenantFromBasicAuth);
+    tsdbMetadata = new MetadataStore();
+    const receiver = new TsdbDistributor({ storage, limits: limitsFromConfig(tc), ha: new HaTracker(haLimitsFromConfig(tc)), metadata: tsdbMetadata, metrics });
+    tsdbPush = createPushHandler(receiver, metrics, { maxRecvMsgSize: tc.distributor.maxRecvMsgSize, tenantOf });
+    tsdbSeries = createSeriesHandler(storage, tenantOf);
+  }
+
   let worker: CompactionWorker | undefined;
   if (runs(config, 'compaction-worker')) {
     const wc = config.compactionWorker;
@@ -294,6 +330,13 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
       case '/ingest':
       case '/pyroscope/ingest':
         if (ingest) return ingest(req, res, url);
+        break;
+      case '/api/v1/push':
+      case '/api/v1/write':
+        if (tsdbPush) return tsdbPush(req, res);
+        break;
+      case '/tsdb/series':
+        if (tsdbSeries) return tsdbSeries(req, res, url);
         break;
       case '/metastore/blocks':
       case '/metastore/jobs':

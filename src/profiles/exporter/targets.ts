@@ -2,7 +2,8 @@
 // in -metrics-exporter.remote-write-url-overrides ("acme=http://a/api/v1/push,globex=...").
 //
 // An empty default URL means "no target yet": those tenants' samples wait in the outbox. When
-// Kiln's own TSDB exists, the default becomes its push endpoint here (one place to change).
+// the TSDB runs in the same process, serve passes a function instead: this process's own
+// /api/v1/push, known once the server listens ('' until then).
 
 export type UrlResolver = (tenant: string) => string | undefined;
 
@@ -32,7 +33,7 @@ export function parseUrlOverrides(text: string): Map<string, string> {
   return out;
 }
 
-export function urlResolver(defaultUrl: string, overrides: ReadonlyMap<string, string>): UrlResolver {
-  const fallback = defaultUrl === '' ? undefined : checkUrl(defaultUrl, 'remote-write URL');
-  return (tenant) => overrides.get(tenant) ?? fallback;
+export function urlResolver(defaultUrl: string | (() => string), overrides: ReadonlyMap<string, string>): UrlResolver {
+  const fallback = typeof defaultUrl === 'function' ? defaultUrl : defaultUrl === '' ? () => '' : ((url) => () => url)(checkUrl(defaultUrl, 'remote-write URL'));
+  return (tenant) => overrides.get(tenant) ?? (fallback() || undefined);
 }
