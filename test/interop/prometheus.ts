@@ -30,12 +30,16 @@ export interface PrometheusProcess {
   stop(): Promise<void>;
 }
 
-export async function startPrometheus(): Promise<PrometheusProcess> {
+export interface PrometheusOptions {
+  /** prometheus.yml for the port it will listen on (default: no scrape jobs, so the only data is what we remote-write). */
+  config?: (port: number) => string;
+}
+
+export async function startPrometheus(options: PrometheusOptions = {}): Promise<PrometheusProcess> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-prometheus-'));
   const config = path.join(dir, 'prometheus.yml');
-  // No scrape jobs: the only data is what we remote-write.
-  writeFileSync(config, 'global:\n  scrape_interval: 1m\n');
   const port = await freePort();
+  writeFileSync(config, options.config?.(port) ?? 'global:\n  scrape_interval: 1m\n');
   const url = `http://127.0.0.1:${port}`;
   const logs: string[] = [];
   const args = [
