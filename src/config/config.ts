@@ -357,7 +357,7 @@ export const FLAGS: readonly FlagDef[] = [
   { name: 'metrics-observer.instance-label-name', kind: 'string', help: 'Label added to every recorded series: a hash of the shard and the writer id of the compacted segments, so samples of different shards or writers never collide.' },
   { name: 'metrics-observer.max-series-per-rule', kind: 'int', min: 1, help: 'Series one recording rule may record per compaction job; further series are dropped, counted and logged.' },
   { name: 'metrics-exporter.enabled', kind: 'bool', help: 'Remote-write the samples recorded during compaction (runs in the process that runs the metastore).' },
-  { name: 'metrics-exporter.remote-write-url', kind: 'string', help: 'Remote-write 1.0 endpoint of the recorded samples, e.g. http://mimir:8080/api/v1/push (empty: samples wait in the outbox).' },
+  { name: 'metrics-exporter.remote-write-url', kind: 'string', help: 'Remote-write 1.0 endpoint of the recorded samples, e.g. http://mimir:8080/api/v1/push (empty: this process\'s own /api/v1/push when it runs the tsdb target, else samples wait in the outbox).' },
   { name: 'metrics-exporter.remote-write-url-overrides', kind: 'string', help: 'Per-tenant endpoints, e.g. "acme=http://a/api/v1/push,globex=http://b/api/v1/push".' },
   { name: 'metrics-exporter.basic-auth-username', kind: 'string', help: 'Basic auth username of remote-write requests.' },
   { name: 'metrics-exporter.basic-auth-password', kind: 'string', help: 'Basic auth password of remote-write requests.' },
