@@ -1,19 +1,18 @@
 // Invariant 1 ("ack means durable") across head compaction: kill -9 a process that appends
 // while blocks are cut from its head and merged, and check after each restart that every acked
 // sample is stored exactly once — in one block or in the replayed head, never in both.
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
+import { lineCount, runUntilKilled } from '../helpers/kill-child.js';
 import { BlockReader } from '../../src/tsdb/blocks/block-reader.js';
 import { decodeChunk } from '../../src/tsdb/blocks/series-merge.js';
 import { TsdbStorage } from '../../src/tsdb/db.js';
 import { tempDir } from './blocks/helpers.js';
 
 const CHILD = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const STEP = 10_000;
 const dirs: string[] = [];
 afterAll(async () => {
@@ -30,44 +29,14 @@ interface RunResult {
  * Runs the child until it has acked `killAfter` samples and then logged `afterLog` lines
  * containing "compacted" (so the kill lands while compactions are going on), then SIGKILLs it.
  */
-function runAndKill(dir: string, killAfter: number, afterLog: number): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, '4'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let stderr = '';
-    let ackedLines = 0;
-    let compactions = 0;
-    let killed = false;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`child did not reach the kill point in time; stderr:\n${stderr.slice(-3000)}`));
-    }, 50_000);
-    const maybeKill = (): void => {
-      if (!killed && ackedLines >= killAfter && compactions >= afterLog) {
-        killed = true;
-        child.kill('SIGKILL');
-      }
-    };
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      out += chunk;
-      ackedLines += chunk.split('\n').length - 1;
-      maybeKill();
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => {
-      stderr += chunk;
-      compactions += (chunk.match(/compacted/g) ?? []).length;
-      maybeKill();
-    });
-    child.on('error', reject);
-    child.on('close', (_code, signal) => {
-      clearTimeout(timer);
-      // Only complete lines count: a line cut by the kill was never fully reported.
-      const acked = out.slice(0, out.lastIndexOf('\n') + 1).split('\n').filter((l) => l !== '');
-      resolve({ acked, signal, stderr });
-    });
-  });
+async function runAndKill(dir: string, killAfter: number, afterLog: number): Promise<RunResult> {
+  const r = await runUntilKilled(
+    CHILD,
+    [dir, '4'],
+    (out, err) => lineCount(out) >= killAfter && (err.match(/compacted/g) ?? []).length >= afterLog,
+    50_000,
+  );
+  return { acked: r.lines, signal: r.signal, stderr: r.stderr };
 }
 
 /** Occurrences of every (series, t) across the blocks and the head, each source read separately. */

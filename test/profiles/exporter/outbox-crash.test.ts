@@ -2,47 +2,23 @@
 // in a child that is killed at random moments, several times. After reopening both, every
 // committed job is either exported or pending in the outbox — never lost — and no exported job
 // comes back (a replayed commit is skipped).
-import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runUntilKilled } from '../../helpers/kill-child.js';
 import { Outbox } from '../../../src/profiles/exporter/outbox.js';
 import { Metastore } from '../../../src/profiles/metastore/metastore.js';
 import { recordingLogger, tempDir } from '../metastore/helpers.js';
 
 const CHILD = fileURLToPath(new URL('./outbox-crash-child.ts', import.meta.url));
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-function runAndKill(dir: string, killAfterDone: number): Promise<{ lines: string[]; stderr: string; signal: NodeJS.Signals | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let stderr = '';
-    let killed = false;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`child made too little progress; stderr:\n${stderr}`));
-    }, 45_000);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      out += chunk;
-      if (!killed && (out.match(/^done /gm)?.length ?? 0) >= killAfterDone) {
-        killed = true;
-        child.kill('SIGKILL');
-      }
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (_code, signal) => {
-      clearTimeout(timer);
-      resolve({ lines: out.slice(0, out.lastIndexOf('\n') + 1).split('\n').filter((l) => l !== ''), stderr, signal });
-    });
-  });
+/** Runs the child until it has completed `killAfterDone` exports ("done …" lines), then SIGKILLs it. */
+function runAndKill(dir: string, killAfterDone: number) {
+  return runUntilKilled(CHILD, [dir], (out) => (out.match(/^done /gm) ?? []).length >= killAfterDone);
 }
 
 describe('outbox crash safety', () => {

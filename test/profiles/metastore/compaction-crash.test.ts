@@ -1,48 +1,21 @@
 // kill -9 a metastore in the middle of registrations, compaction polls/commits and log
 // rewrites; after restart nothing acknowledged is lost and nothing is duplicated.
-import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runUntilKilled } from '../../helpers/kill-child.js';
 import { Metastore } from '../../../src/profiles/metastore/metastore.js';
 import { recordingLogger, tempDir } from './helpers.js';
 
 const CHILD = fileURLToPath(new URL('./compaction-crash-child.ts', import.meta.url));
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
-/** Runs the child until it printed `killAfter` commit lines, then SIGKILLs it; returns complete lines. */
-function runAndKill(dir: string, killAfter: number): Promise<{ lines: string[]; stderr: string; signal: NodeJS.Signals | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let stderr = '';
-    let commits = 0;
-    let killed = false;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`child committed too few jobs in time; stderr:\n${stderr}`));
-    }, 60_000);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      out += chunk;
-      commits += (chunk.match(/^C /gm) ?? []).length;
-      if (!killed && commits >= killAfter) {
-        killed = true;
-        child.kill('SIGKILL');
-      }
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (c: string) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (_code, signal) => {
-      clearTimeout(timer);
-      resolve({ lines: out.slice(0, out.lastIndexOf('\n') + 1).split('\n').filter((l) => l !== ''), stderr, signal });
-    });
-  });
+/** Runs the child until it has committed `killAfter` jobs ("C …" lines), then SIGKILLs it. */
+function runAndKill(dir: string, killAfter: number) {
+  return runUntilKilled(CHILD, [dir], (out) => (out.match(/^C /gm) ?? []).length >= killAfter, 60_000);
 }
 
 describe('metastore crash safety with compaction', () => {

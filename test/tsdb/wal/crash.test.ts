@@ -1,14 +1,13 @@
 // Invariant 1 ("ack means durable") for the TSDB head: kill -9 a process that is appending and
 // check that every acknowledged sample is there after the WAL replays.
-import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { lineCount, runUntilKilled } from '../../helpers/kill-child.js';
 import { Head } from '../../../src/tsdb/head/head.js';
 import { recordingLogger, tempDir } from '../helpers.js';
 
 const CHILD = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const dirs: string[] = [];
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
@@ -20,37 +19,10 @@ interface RunResult {
   stderr: string;
 }
 
-function runAndKill(dir: string, start: number, killAfter: number): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dir, String(start), '8'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let stderr = '';
-    let killed = false;
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`child acked too few appends in time; stderr:\n${stderr}`));
-    }, 45_000);
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      out += chunk;
-      if (!killed && out.split('\n').length - 1 >= killAfter) {
-        killed = true;
-        child.kill('SIGKILL');
-      }
-    });
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (_code, signal) => {
-      clearTimeout(timer);
-      const acked = out
-        .slice(0, out.lastIndexOf('\n') + 1)
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => l.split(' ').map(Number) as [number, number]);
-      resolve({ acked, signal, stderr });
-    });
-  });
+/** Runs the child until it has acked `killAfter` appends ("series t" lines), then SIGKILLs it. */
+async function runAndKill(dir: string, start: number, killAfter: number): Promise<RunResult> {
+  const r = await runUntilKilled(CHILD, [dir, String(start), '8'], (out) => lineCount(out) >= killAfter);
+  return { acked: r.lines.map((l) => l.split(' ').map(Number) as [number, number]), signal: r.signal, stderr: r.stderr };
 }
 
 describe('TSDB head crash safety', () => {
