@@ -75,7 +75,9 @@ const HEADERS = {
   'X-Prometheus-Remote-Write-Version': '0.1.0',
 };
 
-if (!hasPrometheus()) {
+// TSDB_BENCH_KILN_ONLY=1 skips the Prometheus anchor (for profiling Kiln alone).
+const KILN_ONLY = process.env.TSDB_BENCH_KILN_ONLY === '1';
+if (!KILN_ONLY && !hasPrometheus()) {
   console.log('bench:tsdb-write needs /usr/bin/prometheus (apt-get install prometheus) for its anchor; not run');
   process.exit(0);
 }
@@ -87,8 +89,8 @@ console.log(`  ${requests.flat().length} requests, ${mb.toFixed(1)} MB snappy-co
 
 const results: Record<string, { rate: number; perSeries: number; failures: number }> = {};
 
-const prom = await startPrometheus();
-try {
+const prom = KILN_ONLY ? undefined : await startPrometheus();
+if (prom) try {
   const before = await rssBytes(`${prom.url}/metrics`);
   const r = await ingest(prom.writeUrl, requests, HEADERS);
   const after = await rssBytes(`${prom.url}/metrics`);
@@ -98,11 +100,22 @@ try {
 }
 
 // Mimir's default per-tenant rate limit (10k samples/s) would turn the benchmark into a rate-limit test.
+// TSDB_BENCH_KILN_NODE_OPTIONS: node flags for the Kiln process only (e.g. --cpu-prof).
+if (process.env.TSDB_BENCH_KILN_NODE_OPTIONS) process.env.NODE_OPTIONS = process.env.TSDB_BENCH_KILN_NODE_OPTIONS;
 const kiln = await startKiln(['-target=tsdb', '-tsdb.distributor.ingestion-rate-limit=0']);
 try {
   const before = await rssBytes(`${kiln.url}/metrics`);
   const r = await ingest(`${kiln.url}/api/v1/push`, requests, HEADERS);
   const after = await rssBytes(`${kiln.url}/metrics`);
+  if (KILN_ONLY) {
+    const text = await (await fetch(`${kiln.url}/metrics`)).text();
+    for (const l of text.split('\n')) if (/^(nodejs_heap_size_used_bytes|nodejs_heap_size_total_bytes|nodejs_external_memory_bytes|process_resident_memory_bytes) /.test(l)) console.log(`  ${l}`);
+    if (process.env.TSDB_BENCH_KILN_SIGNAL) {
+      kiln.proc.kill(process.env.TSDB_BENCH_KILN_SIGNAL as NodeJS.Signals);
+      await new Promise((r) => setTimeout(r, 3000));
+      console.log(`  after ${process.env.TSDB_BENCH_KILN_SIGNAL}: RSS ${await rssBytes(`${kiln.url}/metrics`)}`);
+    }
+  }
   results.kiln = { rate: total / r.seconds, perSeries: (after - before) / SERIES, failures: r.failures };
 } finally {
   await kiln.stop();
@@ -111,6 +124,8 @@ try {
 for (const [name, r] of Object.entries(results)) {
   console.log(`  ${name.padEnd(11)} ${Math.round(r.rate).toLocaleString('en').padStart(12)} samples/s   ${Math.round(r.perSeries).toLocaleString('en').padStart(8)} bytes RSS per series   ${r.failures} failed requests`);
 }
-const rateRatio = results.kiln!.rate / results.prometheus!.rate;
-const memRatio = results.kiln!.perSeries / results.prometheus!.perSeries;
+if (results.prometheus) {
+const rateRatio = results.kiln!.rate / results.prometheus.rate;
+const memRatio = results.kiln!.perSeries / results.prometheus.perSeries;
 console.log(`  ratio       ingest rate kiln / prometheus ${rateRatio.toFixed(2)}× (target ≥ 1.0×)   memory per series ${memRatio.toFixed(2)}× (target ≤ 1.0×)`);
+}
