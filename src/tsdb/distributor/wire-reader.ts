@@ -146,18 +146,41 @@ export class WireReader {
   }
 }
 
+// Short ASCII strings (label names and values repeat in every request) are interned in a small
+// direct-mapped cache keyed by a hash of their bytes: a hit returns the string decoded earlier,
+// so steady-state requests allocate no label strings (less garbage, and the head's symbol-table
+// lookups reuse the hash V8 caches on the string). A miss decodes as before and takes the slot.
+// Bounded: CACHE_SLOTS strings of at most CACHE_MAX_BYTES bytes.
+const CACHE_SLOTS = 1 << 16;
+const CACHE_MAX_BYTES = 64;
+const cache: Array<string | undefined> = new Array<string | undefined>(CACHE_SLOTS).fill(undefined);
+
 /**
  * Decodes bytes as UTF-8. Protobuf strings must be UTF-8, but Mimir reports an invalid label
  * value as a validation error of that one series rather than failing the request, so the
  * decoder keeps going and lets the caller flag the series. ASCII (nearly every label) takes
- * Node's latin1 path, which is the fastest string constructor.
+ * Node's latin1 path, which is the fastest string constructor, or the intern cache above.
  */
 export function decodeUtf8(buf: Buffer, start: number, end: number, onInvalid?: () => void): string {
+  let h = 0x811c9dc5;
   for (let i = start; i < end; i++) {
-    if (buf[i]! >= 0x80) {
+    const b = buf[i]!;
+    if (b >= 0x80) {
       if (onInvalid && !isUtf8(buf.subarray(start, end))) onInvalid();
       return buf.toString('utf8', start, end);
     }
+    h = Math.imul(h ^ b, 0x01000193);
   }
-  return buf.toString("latin1", start, end);
+  const n = end - start;
+  if (n > CACHE_MAX_BYTES) return buf.toString('latin1', start, end);
+  const slot = (h ^ (h >>> 16)) & (CACHE_SLOTS - 1);
+  const hit = cache[slot];
+  if (hit !== undefined && hit.length === n) {
+    let i = 0;
+    while (i < n && hit.charCodeAt(i) === buf[start + i]) i++;
+    if (i === n) return hit;
+  }
+  const s = buf.toString('latin1', start, end);
+  cache[slot] = s;
+  return s;
 }
