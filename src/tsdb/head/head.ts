@@ -31,7 +31,7 @@
 
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { HI, LO, bitsHi, bitsLo, floatToBits, wordsOf } from '../chunkenc/float-bits.js';
+import { HI, LO, bitsHi, bitsLo, floatToBits } from '../chunkenc/float-bits.js';
 import { encodeXorChunk, SAMPLES_PER_CHUNK } from '../chunkenc/xor-chunk.js';
 import type { AppendOptions, AppendOutcome, Labels, Querier, RejectedSample, SeriesSamples } from '../storage.js';
 import { frameRecords } from '../wal/wal-segment.js';
@@ -165,13 +165,25 @@ export class Head {
     const samples = new RecordWriter(512);
     const groupTs = new SampleBuffer(16);
 
+    // One word view per underlying buffer: the decoder's series all slice the same arrays.
+    let wordsBuffer: ArrayBufferLike | undefined;
+    let allWords: Uint32Array | undefined;
     for (let si = 0; si < series.length; si++) {
       const s = series[si]!;
       const ts = s.timestamps;
       const vals = s.values;
       const n = Math.min(ts.length, vals.length);
       // Read value bits straight from a Float64Array (exact NaN payloads); numbers otherwise.
-      const words = vals instanceof Float64Array ? wordsOf(vals) : undefined;
+      let words: Uint32Array | undefined;
+      let base = 0;
+      if (vals instanceof Float64Array) {
+        if (vals.buffer !== wordsBuffer) {
+          wordsBuffer = vals.buffer;
+          allWords = new Uint32Array(wordsBuffer, 0, wordsBuffer.byteLength >>> 2);
+        }
+        words = allWords;
+        base = vals.byteOffset >>> 2;
+      }
       let ms = this.lookup(s.labels);
       groupTs.length = 0;
       for (let j = 0; j < n; j++) {
@@ -179,8 +191,8 @@ export class Head {
         let hi: number;
         let lo: number;
         if (words !== undefined) {
-          hi = words[2 * j + HI]!;
-          lo = words[2 * j + LO]!;
+          hi = words[base + 2 * j + HI]!;
+          lo = words[base + 2 * j + LO]!;
         } else {
           floatToBits(vals[j]!);
           hi = bitsHi;
@@ -409,9 +421,9 @@ export class Head {
     if (this.scratchIds.length < n) this.scratchIds = new Uint32Array(n * 2);
     const ids = this.scratchIds;
     for (let i = 0; i < labels.length; i++) {
-      const [name, value] = labels[i]!;
-      const a = this.symbols.get(name);
-      const b = this.symbols.get(value);
+      const l = labels[i]!;
+      const a = this.symbols.get(l[0]);
+      const b = this.symbols.get(l[1]);
       if (a === undefined || b === undefined) return undefined;
       ids[2 * i] = a;
       ids[2 * i + 1] = b;
