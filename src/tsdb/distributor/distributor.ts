@@ -100,6 +100,10 @@ export class TsdbDistributor {
       }
       if (series.timestamps.length === 0) continue;
       const kept = this.checkSamples(tenant, series.timestamps, series.values, now, labels);
+      if (kept === undefined) {
+        valid.push({ labels, timestamps: series.timestamps, values: series.values });
+        continue;
+      }
       if (kept.error) firstError ??= kept.error;
       if (kept.timestamps.length > 0) valid.push({ labels, timestamps: kept.timestamps, values: kept.values });
     }
@@ -153,9 +157,9 @@ export class TsdbDistributor {
   /**
    * Per-sample checks of one series: timestamps too far in the future (or past), and repeated
    * timestamps within the request (the first is kept, later ones dropped silently, as Mimir
-   * does). The common all-good case returns the input arrays untouched.
+   * does). The common all-good case returns undefined: keep the input arrays as they are.
    */
-  private checkSamples(tenant: string, ts: Float64Array, values: Float64Array, now: number, labels: Labels): { timestamps: Float64Array; values: Float64Array; error?: Invalid } {
+  private checkSamples(tenant: string, ts: Float64Array, values: Float64Array, now: number, labels: Labels): { timestamps: Float64Array; values: Float64Array; error?: Invalid } | undefined {
     let drop: Uint8Array | undefined;
     let error: Invalid | undefined;
     const name = metricName(labels) ?? '';
@@ -176,7 +180,7 @@ export class TsdbDistributor {
         this.discard(tenant, reason, 1);
       }
     }
-    if (!drop) return { timestamps: ts, values };
+    if (!drop) return undefined;
     // Copy the kept samples, values as raw words so NaN payloads (stale markers) survive.
     let n = 0;
     for (let i = 0; i < drop.length; i++) if (drop[i] === 0) n++;

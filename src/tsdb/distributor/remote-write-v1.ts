@@ -74,6 +74,13 @@ function decodeSeries(r: WireReader, end: number, series: DecodedSeries, samples
   r.end = outer;
 }
 
+// Set by markInvalid while one label value is decoded: a shared callback, so decoding a label
+// allocates no closure.
+let invalidValue = false;
+const markInvalid = (): void => {
+  invalidValue = true;
+};
+
 function decodeLabel(r: WireReader, end: number, series: DecodedSeries): void {
   const outer = r.end;
   r.end = end;
@@ -88,7 +95,9 @@ function decodeLabel(r: WireReader, end: number, series: DecodedSeries): void {
       name = r.string();
     } else if (field === 2) {
       r.expect(tag, LEN, 'Label.value');
-      value = r.string(() => (invalid = true));
+      invalidValue = false;
+      value = r.string(markInvalid);
+      if (invalidValue) invalid = true;
     } else {
       r.skip(tag & 7);
     }
