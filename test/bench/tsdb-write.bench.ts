@@ -112,7 +112,7 @@ try {
     for (const l of text.split('\n')) if (/^(nodejs_heap_size_used_bytes|nodejs_heap_size_total_bytes|nodejs_external_memory_bytes|process_resident_memory_bytes) /.test(l)) console.log(`  ${l}`);
     if (process.env.TSDB_BENCH_KILN_SIGNAL) {
       kiln.proc.kill(process.env.TSDB_BENCH_KILN_SIGNAL as NodeJS.Signals);
-      await new Promise((r) => setTimeout(r, 3000));
+      await new Promise((r) => setTimeout(r, Number(process.env.TSDB_BENCH_KILN_SIGNAL_WAIT_MS ?? 3000)));
       console.log(`  after ${process.env.TSDB_BENCH_KILN_SIGNAL}: RSS ${await rssBytes(`${kiln.url}/metrics`)}`);
     }
   }
