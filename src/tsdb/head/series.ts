@@ -7,7 +7,7 @@
 //   - at 30 samples (a quarter of the 120 target) the cut time is re-estimated so the range's
 //     samples spread evenly over chunks of ~120 (computeChunkEndTime);
 //   - at 240 samples or 1 KiB whatever the time.
-// A closed chunk keeps a right-sized copy of its bytes and never changes again.
+// A closed chunk keeps a right-sized copy of its bytes (in a shared slab) and never changes again.
 //
 // Out-of-order samples accepted within the OOO window go to a small sorted buffer (timestamps
 // + value words) that reads and block writing merge with the chunks. Prometheus keeps them in
@@ -96,6 +96,28 @@ export class SampleBuffer {
   }
 }
 
+// Closed chunks' bytes are packed into shared slabs: one ArrayBuffer (and one malloc'd backing
+// store) per 64 KiB instead of one per chunk, which cost more than the ~200 bytes of data of a
+// typical chunk. Chunks closed at about the same time cover about the same time range and are
+// truncated together, so a slab is released soon after its chunks are.
+const SLAB_BYTES = 64 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+/** A copy of `view` in the current slab (its own buffer if large). */
+function closedCopy(view: Uint8Array): Uint8Array {
+  const n = view.length;
+  if (n > SLAB_BYTES / 16) return view.slice();
+  if (slabUsed + n > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const out = slab.subarray(slabUsed, slabUsed + n);
+  out.set(view);
+  slabUsed += n;
+  return out;
+}
+
 /** Prometheus's computeChunkEndTime: spread the range's samples evenly over ~120-sample chunks. */
 function computeChunkEndTime(start: number, cur: number, max: number): number {
   const n = (max - start) / ((cur - start + 1) * 4);
@@ -144,7 +166,7 @@ export class MemSeries {
   appendInOrder(t: number, hi: number, lo: number): void {
     let app = this.open;
     if (app === undefined || t >= this.nextAt || app.numSamples >= MAX_SAMPLES_PER_CHUNK || app.byteLength >= MAX_BYTES_PER_CHUNK) {
-      if (app !== undefined) this.chunks.push({ minT: app.minT, maxT: app.maxT, bytes: app.bytes() });
+      if (app !== undefined) this.chunks.push({ minT: app.minT, maxT: app.maxT, bytes: closedCopy(app.view()) });
       app = new XorAppender();
       this.open = app;
       this.rangeEnd = (Math.floor(t / CHUNK_RANGE_MS) + 1) * CHUNK_RANGE_MS;
