@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeWriteRequestV1 } from '../../../src/tsdb/distributor/remote-write-v1.js';
 import { decodeWriteRequestV2 } from '../../../src/tsdb/distributor/remote-write-v2.js';
-import { RemoteWriteDecodeError } from '../../../src/tsdb/distributor/wire-reader.js';
+import { decodeUtf8, RemoteWriteDecodeError } from '../../../src/tsdb/distributor/wire-reader.js';
 import { RequestV2, type TestSeries, bitsAt, bitsOf, encodeV1, encodeV2, staleNaN, STALE_HEX, STALE_PLACEHOLDER, withStaleMarkers } from './helpers.js';
 import { prng as makeRng } from '../../profiles/pprof/reference.js';
 
@@ -137,5 +137,42 @@ describe('remote write 2.0 decoder', () => {
     const series = Buffer.from([0x0a, 0x02, 0x01, 0x02]);
     const body = Buffer.concat([Buffer.from([0x2a, series.length]), series, sym(''), sym('__name__'), sym('up')]);
     expect(decodeWriteRequestV2(body).series[0]!.labels).toEqual([['__name__', 'up']]);
+  });
+});
+
+describe('label string interning', () => {
+  const slotOf = (s: string): number => {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    return (h ^ (h >>> 16)) & 0xffff;
+  };
+
+  it('returns the right string when two strings share a cache slot', () => {
+    // Find two distinct same-length ASCII strings that map to one slot of the 64 Ki-slot cache.
+    const seen = new Map<number, string>();
+    let pair: [string, string] | undefined;
+    for (let i = 0; pair === undefined; i++) {
+      const s = `v${i.toString(36).padStart(5, '0')}`;
+      const other = seen.get(slotOf(s));
+      if (other !== undefined) pair = [other, s];
+      else seen.set(slotOf(s), s);
+    }
+    const [a, b] = pair;
+    const buf = Buffer.from(a + b + a + 'é');
+    for (let k = 0; k < 3; k++) {
+      expect(decodeUtf8(buf, 0, a.length)).toBe(a);
+      expect(decodeUtf8(buf, a.length, 2 * a.length)).toBe(b);
+      expect(decodeUtf8(buf, 2 * a.length, 3 * a.length)).toBe(a);
+    }
+    expect(decodeUtf8(buf, 0, buf.length)).toBe(a + b + a + 'é');
+  });
+
+  it('gives repeated label values as equal strings and still flags invalid UTF-8', () => {
+    const buf = Buffer.from([0x6a, 0x6f, 0x62, 0xff]);
+    let invalid = 0;
+    expect(decodeUtf8(buf, 0, 3)).toBe('job');
+    expect(decodeUtf8(buf, 0, 3)).toBe('job');
+    decodeUtf8(buf, 0, 4, () => invalid++);
+    expect(invalid).toBe(1);
   });
 });
