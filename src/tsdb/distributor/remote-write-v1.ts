@@ -107,7 +107,8 @@ function decodeLabel(r: WireReader, end: number, series: DecodedSeries): void {
   series.labels.push([name, value]);
 }
 
-function decodeSample(r: WireReader, end: number, samples: SampleCollector): void {
+/** A Sample: value = 1 (double), timestamp = 2 (int64 ms); 2.0 uses the same message (3 = start timestamp, unused). */
+export function decodeSample(r: WireReader, end: number, samples: SampleCollector): void {
   const outer = r.end;
   r.end = end;
   let valueAt = -1;

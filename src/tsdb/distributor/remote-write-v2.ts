@@ -12,7 +12,8 @@
 // appear in the body, so a series never refers to a table that is still incomplete.
 
 import { type DecodedRequest, type DecodedSeries, METRIC_TYPES, type MetricMetadata, SampleCollector, newSeries } from './decoded-request.js';
-import { I64, LEN, RemoteWriteDecodeError, VARINT, WireReader } from './wire-reader.js';
+import { decodeSample } from './remote-write-v1.js';
+import { LEN, RemoteWriteDecodeError, VARINT, WireReader } from './wire-reader.js';
 
 export function decodeWriteRequestV2(body: Buffer): DecodedRequest {
   const r = new WireReader(body);
@@ -130,30 +131,6 @@ function decodeSeries(r: WireReader, series: DecodedSeries, ctx: SeriesContext):
   // 2.0 has no family name of its own: the series' metric name is the family.
   const name = series.labels.find(([n]) => n === '__name__')?.[1] ?? '';
   return { metricFamilyName: name, type: METRIC_TYPES[md.type] ?? 'unknown', help: symbol(ctx, md.helpRef), unit: symbol(ctx, md.unitRef) };
-}
-
-function decodeSample(r: WireReader, end: number, samples: SampleCollector): void {
-  const outer = r.end;
-  r.end = end;
-  let valueAt = -1;
-  let timestamp = 0;
-  while (r.more()) {
-    const tag = r.tag();
-    const field = tag >>> 3;
-    if (field === 1) {
-      r.expect(tag, I64, 'Sample.value');
-      valueAt = r.fixed64Offset();
-    } else if (field === 2) {
-      r.expect(tag, VARINT, 'Sample.timestamp');
-      timestamp = r.int64();
-    } else {
-      // 3 = start_timestamp (created timestamp): not used by this TSDB.
-      r.skip(tag & 7);
-    }
-  }
-  r.end = outer;
-  if (valueAt < 0) samples.addZero(timestamp);
-  else samples.add(timestamp, r.buf, valueAt);
 }
 
 function decodeMetadata(r: WireReader, end: number): { type: number; helpRef: number; unitRef: number } {
