@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 export const KILN_MAIN = path.resolve(import.meta.dirname, '../../dist/cli/main.js');
+/** Node flags Kiln runs with (as `npm start` and bin/kiln.js start it). */
+export const KILN_NODE_FLAGS = ['--max-semi-space-size=64'];
 
 export interface KilnProcess {
   url: string;
@@ -33,6 +35,7 @@ export async function startKiln(flags: string[] = [], dir = tempDir()): Promise<
   const proc = spawn(
     process.execPath,
     [
+      ...KILN_NODE_FLAGS,
       KILN_MAIN,
       'serve',
       '-server.http-listen-address=127.0.0.1',
