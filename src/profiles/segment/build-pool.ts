@@ -117,7 +117,9 @@ class BuildWorker {
 
   constructor(opts: BuilderOptions, onExit: (code: number, builds: number) => void) {
     const { script, eval: isEval } = workerScript();
-    this.worker = new Worker(script, { eval: isEval, workerData: opts });
+    // A young generation as large as the main thread's (--max-semi-space-size=64: 3 × 64 MiB)
+    // lets each segment's decode buffers die young instead of being promoted.
+    this.worker = new Worker(script, { eval: isEval, workerData: opts, resourceLimits: { maxYoungGenerationSizeMb: 192 } });
     // Idle workers must not keep a process alive (e.g. when startup fails after
     // the writer was created); while segments are in flight the server is open.
     this.worker.unref();
