@@ -1,8 +1,7 @@
 // kiln jobs list   compaction jobs in a running metastore: planned, leased, parked
 
-import { createClient } from '@connectrpc/connect';
-import { createConnectTransport } from '@connectrpc/connect-node';
-import { CompactionJobStatus, CompactionService } from '../gen/metastore/v1/compactor_pb.js';
+import { CompactionJobStatus } from '../gen/metastore/v1/compactor_pb.js';
+import { createCompactionClient } from '../profiles/metastore/compaction-service.js';
 import { parseCommandArgs, printTable } from './output.js';
 
 const JOBS_HELP = `Usage:
@@ -18,8 +17,7 @@ function statusText(status: CompactionJobStatus, parked: boolean, leaseExpiresAt
 
 async function list(args: string[]): Promise<number> {
   const address = parseCommandArgs(args, { values: ['address'] }).flags.get('address') ?? 'http://localhost:4040';
-  const client = createClient(CompactionService, createConnectTransport({ baseUrl: address, httpVersion: '1.1' }));
-  const res = await client.listCompactionJobs({});
+  const res = await createCompactionClient(address).listCompactionJobs({});
   const now = Date.now();
   const rows = res.jobs.map((j) => [
     j.name,

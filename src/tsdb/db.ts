@@ -6,12 +6,20 @@
 // waits for a run in progress and closes every tenant. Maintenance errors are logged and the
 // loop goes on: a failed compaction is simply retried on the next run.
 import { access, mkdir, readdir } from 'node:fs/promises';
+import * as path from 'node:path';
 import type { Registry } from 'prom-client';
-import { tenantDir } from './head/head-storage.js';
 import type { TsdbLogger } from './wal/wal.js';
 import { TsdbMetrics } from './db-metrics.js';
 import { TenantDb } from './tenant-db.js';
 import type { AppendOptions, AppendOutcome, LabelMatcher, Querier, SelectedSeries, SeriesSamples, Storage } from './storage.js';
+
+/** Refuses tenant ids that would escape the data directory (the receiver validates the rest). */
+function tenantDir(root: string, tenant: string): string {
+  if (tenant === '' || tenant === '.' || tenant === '..' || /[/\\\0]/.test(tenant)) {
+    throw new Error(`tenant id ${JSON.stringify(tenant)} cannot name a directory`);
+  }
+  return path.join(root, tenant);
+}
 
 const HOUR = 3_600_000;
 export const DEFAULT_BLOCK_RANGE_MS = 2 * HOUR;

@@ -1,9 +1,8 @@
 // Helpers for tests that run compaction in real processes.
 
-import { createClient } from '@connectrpc/connect';
-import { createConnectTransport } from '@connectrpc/connect-node';
-import { CompactionService, type CompactionJobDetails } from '../../src/gen/metastore/v1/compactor_pb.js';
+import type { CompactionJobDetails } from '../../src/gen/metastore/v1/compactor_pb.js';
 import { objectPath } from '../../src/profiles/block/paths.js';
+import { createCompactionClient } from '../../src/profiles/metastore/compaction-service.js';
 import { createIndexClient } from '../../src/profiles/metastore/index-service.js';
 
 /** Small thresholds and short leases, so compaction happens within a test's time. */
@@ -25,8 +24,7 @@ export async function indexedBlockKeys(url: string, filter: { level?: number } =
 }
 
 export async function listJobs(url: string): Promise<CompactionJobDetails[]> {
-  const client = createClient(CompactionService, createConnectTransport({ baseUrl: url, httpVersion: '1.1' }));
-  return (await client.listCompactionJobs({})).jobs;
+  return (await createCompactionClient(url).listCompactionJobs({})).jobs;
 }
 
 /** Polls `cond` until it holds; fails with `what` after `timeoutMs`. */
