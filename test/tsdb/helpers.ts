@@ -1,5 +1,6 @@
 // Shared helpers for the TSDB storage tests.
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { afterAll } from 'vitest';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { TsdbLogger } from '../../src/tsdb/wal/wal.js';
@@ -7,6 +8,19 @@ import type { AppendOptions, Labels, SeriesSamples } from '../../src/tsdb/storag
 
 export function tempDir(prefix = 'kiln-tsdb-'): Promise<string> {
   return mkdtemp(path.join(tmpdir(), prefix));
+}
+
+/** A function that makes temp dirs, all removed after the file's tests (call at module level). */
+export function tempDirsRemovedAfterAll(): () => Promise<string> {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+  return async () => {
+    const d = await tempDir();
+    dirs.push(d);
+    return d;
+  };
 }
 
 export interface RecordingLogger extends TsdbLogger {

@@ -5,6 +5,7 @@ import { create, fromBinary } from '@bufbuild/protobuf';
 import { ObserverResultSchema, type ObserverResult } from '../../../src/gen/metrics/v1/recorded_pb.js';
 import { RecordingRuleSchema, type RecordingRule } from '../../../src/gen/settings/v1/recording_rules_pb.js';
 import type { Labels } from '../../../src/profiles/block/model.js';
+import { StringTable } from '../../../src/profiles/block/sections.js';
 import type { JobObserver, ObservedRow, StackResolver } from '../../../src/profiles/compaction/observer.js';
 import { compileRule, type CompiledRule } from '../../../src/profiles/rules/compiled.js';
 
@@ -35,24 +36,17 @@ export const rule = (r: RuleInit): CompiledRule => compileRule(apiRule(r));
 
 /** A dataset's output symbols: stack id k has the function names stacks[k] (leaf first). */
 export class FakeSymbols implements StackResolver {
-  readonly strings: string[] = [''];
-  private readonly index = new Map<string, number>([['', 0]]);
+  private readonly table = new StringTable();
   private readonly ids: number[][];
   /** functionNameIds calls per stack id (the observer should cache). */
   readonly resolved = new Map<number, number>();
 
   constructor(stacks: string[][]) {
-    this.ids = stacks.map((names) => names.map((n) => this.intern(n)));
+    this.ids = stacks.map((names) => names.map((n) => this.table.intern(n)));
   }
 
-  private intern(s: string): number {
-    let i = this.index.get(s);
-    if (i === undefined) {
-      i = this.strings.length;
-      this.strings.push(s);
-      this.index.set(s, i);
-    }
-    return i;
+  get strings(): readonly string[] {
+    return this.table.strings;
   }
 
   functionNames(id: number): string[] {

@@ -1,8 +1,8 @@
 // Block compaction: ranges, the plan, merging (level, sources, parents), determinism,
 // overlapping blocks, and retention.
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeXorChunk, encodeXorChunk } from '../../../src/tsdb/chunkenc/xor-chunk.js';
 import { BlockReader } from '../../../src/tsdb/blocks/block-reader.js';
 import { writeBlock, type BlockChunk, type BlockSeries } from '../../../src/tsdb/blocks/block-writer.js';
@@ -10,19 +10,11 @@ import { compactBlocks, compactionRanges, planCompaction } from '../../../src/ts
 import { deterministicUlid, type BlockMeta } from '../../../src/tsdb/blocks/meta.js';
 import { blocksBeyondRetention } from '../../../src/tsdb/blocks/retention.js';
 import type { Labels } from '../../../src/tsdb/storage.js';
-import { tempDir } from './helpers.js';
+import { tempDirsRemovedAfterAll } from './helpers.js';
 
 const H = 3_600_000;
 const D = 24 * H;
-const dirs: string[] = [];
-afterAll(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-async function newDir(): Promise<string> {
-  const d = await tempDir();
-  dirs.push(d);
-  return d;
-}
+const newDir = tempDirsRemovedAfterAll();
 
 const meta = (minH: number, maxH: number, name = `b${minH}-${maxH}`): BlockMeta => ({
   ulid: deterministicUlid(minH * H, name),

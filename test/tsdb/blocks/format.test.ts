@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { crc32c } from '../../../src/profiles/block/crc32c.js';
 import { BlockReader, CorruptBlockError } from '../../../src/tsdb/blocks/block-reader.js';
 import { writeBlock, type BlockChunk, type BlockSeries } from '../../../src/tsdb/blocks/block-writer.js';
@@ -13,17 +13,9 @@ import { compareLabels } from '../../../src/tsdb/blocks/labels.js';
 import { compileMatcher, matchesAll } from '../../../src/tsdb/blocks/matchers.js';
 import { deterministicUlid, parseMeta } from '../../../src/tsdb/blocks/meta.js';
 import type { LabelMatcher, Labels } from '../../../src/tsdb/storage.js';
-import { constantXorChunk, prng, tempDir } from './helpers.js';
+import { constantXorChunk, prng, tempDirsRemovedAfterAll } from './helpers.js';
 
-const dirs: string[] = [];
-afterAll(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-async function newDir(): Promise<string> {
-  const d = await tempDir();
-  dirs.push(d);
-  return d;
-}
+const newDir = tempDirsRemovedAfterAll();
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const be32 = (v: number): string => v.toString(16).padStart(8, '0');

@@ -1,12 +1,9 @@
 // Builders shared by the block tests: temp dirs and hand-encoded XOR chunks (so these tests do
 // not depend on the chunk encoder they are meant to be independent of).
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { ByteWriter } from '../../../src/tsdb/blocks/bytes.js';
 import type { BlockChunk } from '../../../src/tsdb/blocks/block-writer.js';
 
-export const tempDir = (prefix = 'kiln-tsdb-'): Promise<string> => mkdtemp(path.join(tmpdir(), prefix));
+export { tempDir, tempDirsRemovedAfterAll } from '../helpers.js';
 
 /**
  * An XOR chunk of samples that all have the same value: count (2 bytes BE), first timestamp

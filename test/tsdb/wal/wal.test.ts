@@ -1,24 +1,16 @@
 // WAL replay: a reopened head equals the one that wrote the WAL; torn tails are cut and logged;
 // a checksummed record that does not decode fails the open clearly; truncation checkpoints.
-import { appendFile, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, readdir, readFile, stat, truncate, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeXorChunk } from '../../../src/tsdb/chunkenc/xor-chunk.js';
 import { Head } from '../../../src/tsdb/head/head.js';
 import type { AppendOptions, SelectedSeries } from '../../../src/tsdb/storage.js';
 import { frameRecords } from '../../../src/tsdb/wal/wal-segment.js';
 import { RECORD_SAMPLES } from '../../../src/tsdb/wal/wal-records.js';
-import { bitsAt, NO_OOO, recordingLogger, series, tempDir } from '../helpers.js';
+import { bitsAt, NO_OOO, recordingLogger, series, tempDirsRemovedAfterAll } from '../helpers.js';
 
-const dirs: string[] = [];
-afterAll(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-async function newDir(): Promise<string> {
-  const d = await tempDir();
-  dirs.push(d);
-  return d;
-}
+const newDir = tempDirsRemovedAfterAll();
 
 const OOO: AppendOptions = { outOfOrderWindowMs: 60_000, maxSeriesPerUser: 0 };
 const ALL = [{ name: '__name__', type: '=~' as const, value: '.+' }];
