@@ -169,6 +169,17 @@ export interface Config {
       maxGlobalSeriesPerUser: number;
       outOfOrderTimeWindow: number;
     };
+    /** The PromQL engine behind /prometheus/api/v1 (docs/query-api.md); Mimir's -querier.* names. */
+    querier: {
+      /** Default and cap of a query's `timeout` parameter. */
+      timeout: number;
+      /** Samples one query may hold in memory at once. */
+      maxSamples: number;
+      /** How far back an instant selector looks for a sample. */
+      lookbackDelta: number;
+      /** Step of subqueries written without one. */
+      defaultEvaluationInterval: number;
+    };
   };
 }
 
@@ -289,6 +300,7 @@ export function defaultConfig(): Config {
         maxMetadataLength: 1024,
       },
       ingester: { maxGlobalSeriesPerUser: 150_000, outOfOrderTimeWindow: 0 },
+      querier: { timeout: 2 * MINUTE, maxSamples: 50_000_000, lookbackDelta: 5 * MINUTE, defaultEvaluationInterval: MINUTE },
     },
   };
 }
@@ -389,6 +401,10 @@ export const FLAGS: readonly FlagDef[] = [
   { name: 'tsdb.validation.max-metadata-length', kind: 'int', min: 1, help: 'Maximum length of a metric family name or unit in metadata; longer HELP texts are truncated.' },
   { name: 'tsdb.ingester.max-global-series-per-user', kind: 'int', help: 'Series one tenant may have in the head; new series beyond it are rejected with 400 (0: unlimited).' },
   { name: 'tsdb.ingester.out-of-order-time-window', kind: 'duration', help: 'Samples older than a series\' newest sample are accepted within this window (0: out-of-order samples are rejected).' },
+  { name: 'tsdb.querier.timeout', kind: 'duration', help: 'Default and longest timeout of a PromQL query; a query\'s timeout parameter may only shorten it (503 timeout beyond).' },
+  { name: 'tsdb.querier.max-samples', kind: 'int', min: 1, help: 'Samples one PromQL query may hold in memory at once; beyond it the query fails.' },
+  { name: 'tsdb.querier.lookback-delta', kind: 'duration', help: 'How far back an instant selector looks for a sample; a query\'s lookback_delta parameter overrides it.' },
+  { name: 'tsdb.querier.default-evaluation-interval', kind: 'duration', help: 'Step of PromQL subqueries written without one (x[1h:]).' },
 ];
 
 /** `server.http-listen-port` → ['server', 'httpListenPort']. */
