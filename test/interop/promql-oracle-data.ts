@@ -52,7 +52,8 @@ export function oracleDataset(base: number): DataSeries[] {
         if (i === stops) return STALE;
         if (i > stops) return undefined;
         if (i === born) return v;
-        const inc = spec.status === '500' ? ((i + n) % 4 === 0 ? 1 : 0) : 1 + ((n * 7 + i * 3) % 5);
+        // The 200s grow at distinct rates (so topk/bottomk/sort never meet ties), the 500s slowly.
+        const inc = spec.status === '500' ? ((i + n) % 4 === 0 ? 1 : 0) : (n + 1) * 2 + ((i * 3 + n) % 5 === 0 ? 1 : 0) + (Math.floor(i / 40) % 2) * (n % 3);
         v = resets.has(i) ? inc : v + inc;
         return v;
       },
