@@ -157,6 +157,16 @@ export function bucketQuantile(q: number, n: number): number {
   return start + (end - start) * (rank / count);
 }
 
+/**
+ * The rank of `v` inside a bucket. An infinite bucket has no meaningful interpolation: the +Inf
+ * bucket contributes nothing (the formula gives its start), and a bucket from −Inf counts whole
+ * (Prometheus after v3.5, which got NaN there).
+ */
+function interpolate(rank: number, count: number, v: number, lowerBound: number, upperBound: number): number {
+  if (lowerBound === -Infinity) return count;
+  return rank + ((count - rank) * (v - lowerBound)) / (upperBound - lowerBound);
+}
+
 /** Fraction of observations between `lower` and `upper`, interpolating linearly inside buckets. */
 function bucketFraction(lower: number, upper: number, n: number): number {
   if (n === 0 || bucketUpper[n - 1] !== Infinity) return NaN;
@@ -168,8 +178,9 @@ function bucketFraction(lower: number, upper: number, n: number): number {
   let upperRank = 0;
   let lowerSet = false;
   let upperSet = false;
+  // Positive buckets only (the lowest bound above 0) start at 0, as in histogram_quantile.
   for (let i = 0; i < n; i++) {
-    const lowerBound = i > 0 ? bucketUpper[i - 1]! : -Infinity;
+    const lowerBound = i > 0 ? bucketUpper[i - 1]! : bucketUpper[0]! > 0 ? 0 : -Infinity;
     const upperBound = bucketUpper[i]!;
     const count = bucketCount[i]!;
     if (!lowerSet && lowerBound >= lower) {
@@ -182,11 +193,11 @@ function bucketFraction(lower: number, upper: number, n: number): number {
     }
     if (lowerSet && upperSet) break;
     if (!lowerSet && lowerBound < lower && upperBound > lower) {
-      lowerRank = rank + ((count - rank) * (lower - lowerBound)) / (upperBound - lowerBound);
+      lowerRank = interpolate(rank, count, lower, lowerBound, upperBound);
       lowerSet = true;
     }
     if (!upperSet && lowerBound < upper && upperBound > upper) {
-      upperRank = rank + ((count - rank) * (upper - lowerBound)) / (upperBound - lowerBound);
+      upperRank = interpolate(rank, count, upper, lowerBound, upperBound);
       upperSet = true;
     }
     if (lowerSet && upperSet) break;
