@@ -45,6 +45,8 @@ import { RuleSource } from '../profiles/rules/source.js';
 import { RuleStore } from '../profiles/rules/store.js';
 import { inProcessSegmentWriterClient, segmentWriterServiceImpl } from '../profiles/segment/service.js';
 import { SegmentWriter } from '../profiles/segment/writer.js';
+import { API_PREFIX, createPrometheusApi } from '../tsdb/api/prometheus-api.js';
+import { queryLimitsFromConfig } from '../tsdb/api/query-limits.js';
 import { TsdbStorage } from '../tsdb/db.js';
 import { TsdbDistributor } from '../tsdb/distributor/distributor.js';
 import { HaTracker } from '../tsdb/distributor/ha-tracker.js';
@@ -259,6 +261,7 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
   let tsdbPush: ReturnType<typeof createPushHandler> | undefined;
   let tsdbSeries: ReturnType<typeof createSeriesHandler> | undefined;
   let tsdbMetadata: MetadataStore | undefined;
+  let prometheusApi: ReturnType<typeof createPrometheusApi> | undefined;
   if (runs(config, 'tsdb')) {
     const tc = config.tsdb;
     const storage = await TsdbStorage.open({
@@ -276,6 +279,8 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
     const receiver = new TsdbDistributor({ storage, limits: limitsFromConfig(tc), ha: new HaTracker(haLimitsFromConfig(tc)), metadata: tsdbMetadata, metrics });
     tsdbPush = createPushHandler(receiver, metrics, { maxRecvMsgSize: tc.distributor.maxRecvMsgSize, tenantOf });
     tsdbSeries = createSeriesHandler(storage, tenantOf);
+    // The read side: the Prometheus HTTP API with PromQL (tsdb/api/, docs/query-api.md).
+    prometheusApi = createPrometheusApi({ storage, metadata: tsdbMetadata, tenantOf, limits: queryLimitsFromConfig(tc), logger: logger.child({ component: 'prometheus-api' }) });
   }
 
   let worker: CompactionWorker | undefined;
@@ -320,6 +325,7 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
 
   const plain = async (req: Req, res: Res): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://kiln');
+    if (prometheusApi && url.pathname.startsWith(API_PREFIX)) return prometheusApi(req, res, url);
     switch (url.pathname) {
       case '/ready':
         res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
