@@ -7,11 +7,13 @@
 import type { Labels } from '../../storage.js';
 import type { Annotations, StepScalar, StepSeries, StepVector } from '../values.js';
 import type { CallContext, CustomFunction } from './types.js';
-import { labelsKey, labelValue, withoutLabels } from './label-set.js';
+import { dropLabels, getLabel, labelsKey } from '../label-set.js';
 import { goQuote, formatGoG } from './go-format.js';
 
 // Relative differences between neighbouring buckets below this are float noise and ignored.
 const SMALL_DELTA_TOLERANCE = 1e-12;
+
+const LE = new Set(['le']);
 
 /** Go's strconv.ParseFloat(s, 64) for the forms `le` values take; undefined on a syntax error. */
 export function parseGoFloat(s: string): number | undefined {
@@ -33,18 +35,18 @@ function groupBuckets(input: StepVector, steps: number, annotations: Annotations
   const byKey = new Map<string, { labels: Labels; members: Array<{ index: number; upper: number }> }>();
   for (let index = 0; index < input.length; index++) {
     const s = input[index]!;
-    const le = labelValue(s.labels, 'le');
+    const le = getLabel(s.labels, 'le');
     const upper = parseGoFloat(le);
     if (upper === undefined) {
       for (let step = 0; step < steps; step++) {
         if (s.present[step] === 1) {
-          annotations.warn(`PromQL warning: bucket label "le" is missing or has a malformed value of ${goQuote(le)} for metric name ${goQuote(labelValue(s.labels, '__name__'))}`);
+          annotations.warn(`PromQL warning: bucket label "le" is missing or has a malformed value of ${goQuote(le)} for metric name ${goQuote(getLabel(s.labels, '__name__'))}`);
           break;
         }
       }
       continue;
     }
-    const labels = withoutLabels(s.labels, ['le']);
+    const labels = dropLabels(s.labels, LE);
     const key = labelsKey(labels);
     let group = byKey.get(key);
     if (group === undefined) {
@@ -237,7 +239,7 @@ export const histogramQuantile: CustomFunction = {
       }
       if (forced) {
         ctx.annotations.info(
-          `PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${goQuote(labelValue(group.labels, '__name__'))}`,
+          `PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name ${goQuote(getLabel(group.labels, '__name__'))}`,
         );
       }
       if (any) out.push(series);

@@ -35,8 +35,7 @@ import { absent, pi, scalar, time, vector } from './misc.js';
 
 export { absentLabels } from './misc.js';
 export { quantileInPlace, quantileScratch, sortWithNaNFirst } from './quantile.js';
-export { kahanSum, kahanCompensation } from './kahan.js';
-export { isValidLabelName } from './label-set.js';
+export { isValidLabelName } from './label-name.js';
 export { formatGoG } from './go-format.js';
 
 export const FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {

@@ -2,25 +2,19 @@
 // change across steps). Errors are Prometheus' (422 execution).
 
 import { QueryError } from '../errors.js';
+import { compilePromRegex } from '../regex.js';
 import type { StepSeries, StepVector } from '../values.js';
 import type { CustomFunction, EvaluatedArg } from './types.js';
-import { isValidLabelName, labelsKey, labelValue, withLabel } from './label-set.js';
+import { getLabel, labelsKey, setLabel } from '../label-set.js';
+import { isValidLabelName } from './label-name.js';
 
 /**
- * Compiles a Go (RE2) regular expression fully anchored with `.` matching newlines, as
- * Prometheus' `^(?s:re)$`. Named groups `(?P<n>…)` become JavaScript's `(?<n>…)`; a leading
- * `(?i)` becomes the i flag. Returns undefined when the pattern does not compile.
+ * label_replace's regex: RE2 syntax fully anchored with `.` matching newlines, as Prometheus'
+ * `^(?s:re)$` (translated by regex.ts, like selector matchers). Undefined when it does not compile.
  */
 export function compileAnchoredRegex(pattern: string): RegExp | undefined {
-  let flags = 's';
-  let body = pattern.replace(/\(\?P</g, '(?<');
-  const inline = /^\(\?([imsU]+)\)/.exec(body);
-  if (inline) {
-    if (inline[1]!.includes('i')) flags += 'i';
-    body = body.slice(inline[0].length);
-  }
   try {
-    return new RegExp(`^(?:${body})$`, flags);
+    return compilePromRegex(pattern);
   } catch {
     return undefined;
   }
@@ -107,10 +101,10 @@ export const labelReplace: CustomFunction = {
     if (regex === undefined) throw new QueryError('execution', `invalid regular expression in label_replace(): ${pattern}`);
     if (!isValidLabelName(dst)) throw new QueryError('execution', `invalid destination label name in label_replace(): ${dst}`);
     const out: StepVector = input.map((s): StepSeries => {
-      const match = regex.exec(labelValue(s.labels, src));
+      const match = regex.exec(getLabel(s.labels, src));
       if (match === null) return s;
       return {
-        labels: withLabel(s.labels, dst, expandTemplate(replacement, match)),
+        labels: setLabel(s.labels, dst, expandTemplate(replacement, match)),
         values: s.values,
         present: s.present,
         // Writing the name explicitly cancels a pending name removal.
@@ -137,7 +131,7 @@ export const labelJoin: CustomFunction = {
     }
     if (!isValidLabelName(dst)) throw new QueryError('execution', `invalid destination label name in label_join(): ${dst}`);
     const out: StepVector = input.map((s): StepSeries => ({
-      labels: withLabel(s.labels, dst, sources.map((src) => labelValue(s.labels, src)).join(separator)),
+      labels: setLabel(s.labels, dst, sources.map((src) => getLabel(s.labels, src)).join(separator)),
       values: s.values,
       present: s.present,
       dropName: dst === '__name__' ? false : s.dropName,

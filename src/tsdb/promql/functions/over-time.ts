@@ -2,7 +2,7 @@
 // for an empty window (the engine then leaves the step without a point).
 
 import type { RangeFunction } from './types.js';
-import { kahanCompensation, kahanSum } from './kahan.js';
+import { kahanInc, kahanOut } from '../kahan.js';
 import { quantileInPlace, quantileScratch } from './quantile.js';
 import { formatGoG } from './go-format.js';
 
@@ -15,8 +15,8 @@ export const sumOverTime: RangeFunction = {
     let sum = 0;
     let c = 0;
     for (let i = from; i < to; i++) {
-      sum = kahanSum(values[i], sum, c);
-      c = kahanCompensation();
+      sum = kahanInc(values[i], sum, c);
+      c = kahanOut.c;
     }
     return sum === Infinity || sum === -Infinity ? sum : sum + c;
   },
@@ -41,10 +41,10 @@ export const avgOverTime: RangeFunction = {
       const v = values[i];
       count++;
       if (!incremental) {
-        const newSum = kahanSum(v, sum, c);
+        const newSum = kahanInc(v, sum, c);
         if (newSum !== Infinity && newSum !== -Infinity) {
           sum = newSum;
-          c = kahanCompensation();
+          c = kahanOut.c;
           continue;
         }
         incremental = true;
@@ -52,8 +52,8 @@ export const avgOverTime: RangeFunction = {
         c /= count - 1;
       }
       const q = (count - 1) / count;
-      mean = kahanSum(v / count, q * mean, q * c);
-      c = kahanCompensation();
+      mean = kahanInc(v / count, q * mean, q * c);
+      c = kahanOut.c;
     }
     return incremental ? mean + c : sum / count + c / count;
   },
@@ -164,10 +164,10 @@ function variance(values: Float64Array, from: number, to: number): number {
     const v = values[i];
     count++;
     const delta = v - (mean + cMean);
-    mean = kahanSum(delta / count, mean, cMean);
-    cMean = kahanCompensation();
-    aux = kahanSum(delta * (v - (mean + cMean)), aux, cAux);
-    cAux = kahanCompensation();
+    mean = kahanInc(delta / count, mean, cMean);
+    cMean = kahanOut.c;
+    aux = kahanInc(delta * (v - (mean + cMean)), aux, cAux);
+    cAux = kahanOut.c;
   }
   return (aux + cAux) / count;
 }

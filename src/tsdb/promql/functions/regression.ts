@@ -2,7 +2,7 @@
 // compensated sums and x measured in seconds from a time near the samples (for precision).
 
 import type { RangeFunction } from './types.js';
-import { kahanCompensation, kahanSum } from './kahan.js';
+import { kahanInc, kahanOut } from '../kahan.js';
 
 let interceptOut = 0;
 
@@ -28,14 +28,14 @@ function regressionSlope(ts: Float64Array, vs: Float64Array, from: number, to: n
     if (constY && i > from && y !== initY) constY = false;
     n += 1;
     const x = (ts[i] - interceptTimeMs) / 1e3;
-    sumX = kahanSum(x, sumX, cX);
-    cX = kahanCompensation();
-    sumY = kahanSum(y, sumY, cY);
-    cY = kahanCompensation();
-    sumXY = kahanSum(x * y, sumXY, cXY);
-    cXY = kahanCompensation();
-    sumX2 = kahanSum(x * x, sumX2, cX2);
-    cX2 = kahanCompensation();
+    sumX = kahanInc(x, sumX, cX);
+    cX = kahanOut.c;
+    sumY = kahanInc(y, sumY, cY);
+    cY = kahanOut.c;
+    sumXY = kahanInc(x * y, sumXY, cXY);
+    cXY = kahanOut.c;
+    sumX2 = kahanInc(x * x, sumX2, cX2);
+    cX2 = kahanOut.c;
   }
   if (constY) {
     if (initY === Infinity || initY === -Infinity) {

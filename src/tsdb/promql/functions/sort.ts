@@ -4,7 +4,7 @@
 
 import type { StepSeries, StepVector } from '../values.js';
 import type { CustomFunction } from './types.js';
-import { compareLabels, labelValue } from './label-set.js';
+import { compareLabels, getLabel } from '../label-set.js';
 
 function firstValue(s: StepSeries): number {
   return s.present[0] === 1 ? s.values[0]! : NaN;
@@ -74,8 +74,8 @@ function byLabels(descending: boolean): CustomFunction {
       const sign = descending ? -1 : 1;
       return [...input].sort((a, b) => {
         for (const name of names) {
-          const va = labelValue(a.labels, name);
-          const vb = labelValue(b.labels, name);
+          const va = getLabel(a.labels, name);
+          const vb = getLabel(b.labels, name);
           if (va === vb) continue;
           return sign * naturalCompare(va, vb);
         }
