@@ -41,6 +41,34 @@ export function selectorsOf(e: Expr): LabelMatcher[][] {
   return children(e).flatMap(selectorsOf);
 }
 
+/** The data a selector reads relative to an evaluation time t: samples in [t − back, t + forward], or any time (an `@`). */
+export interface SelectorWindow {
+  matchers: LabelMatcher[];
+  backMs: number;
+  forwardMs: number;
+  anyTime: boolean;
+}
+
+/** Every selector with the window of samples it can read (offsets, ranges, lookback and subqueries accounted). */
+export function selectorWindows(e: Expr, lookbackMs: number): SelectorWindow[] {
+  const out: SelectorWindow[] = [];
+  const walk = (n: Expr, back: number, forward: number, anyTime: boolean): void => {
+    if (n.type === 'VectorSelector' || n.type === 'MatrixSelector') {
+      const v = n.type === 'VectorSelector' ? n : n.vector;
+      const reach = n.type === 'VectorSelector' ? lookbackMs : n.rangeMs;
+      out.push({ matchers: v.matchers, backMs: back + v.offsetMs + reach, forwardMs: forward - v.offsetMs, anyTime: anyTime || v.at !== undefined });
+      return;
+    }
+    if (n.type === 'SubqueryExpr') {
+      walk(n.expr, back + n.offsetMs + n.rangeMs, forward - n.offsetMs, anyTime || n.at !== undefined);
+      return;
+    }
+    for (const c of children(n)) walk(c, back, forward, anyTime);
+  };
+  walk(e, 0, 0, false);
+  return out;
+}
+
 /**
  * A copy of `e` with `@ timeMs` on every selector and subquery outside a subquery that has no
  * numeric `@` (Prometheus' harness overwrites `@ start()`/`@ end()` too, because its parser leaves

@@ -2,8 +2,9 @@
 // conformance run also exercises the head's append and select paths the engine reads through.
 //
 // `clear` switches to a fresh tenant rather than reopening storage: every tenant is an
-// independent TSDB, and that costs nothing. Native-histogram series are not stored (Kiln's TSDB
-// holds floats only); they are remembered so the runner can skip the evals that read them.
+// independent TSDB, and that costs nothing. Native-histogram samples are not stored (Kiln's TSDB
+// holds floats only; a series mixing floats and histograms keeps its floats); where they would
+// have been is remembered so the runner can tell which evals read them.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -17,10 +18,16 @@ const OUT_OF_ORDER_WINDOW_MS = 100 * 365 * 24 * 3_600_000;
 
 const HISTOGRAM_SUFFIXES = ['_bucket', '_count', '_sum'] as const;
 
+/** A series' native-histogram samples that were left out, by timestamp (ms). */
+export interface OmittedHistograms {
+  labels: Labels;
+  timestamps: number[];
+}
+
 export class ScriptStorage {
   private generation = 0;
-  /** Native-histogram series (loaded literals and `load_with_nhcb` conversions) since the last clear. */
-  histogramSeries: Labels[] = [];
+  /** Native-histogram samples left out (literals and `load_with_nhcb` conversions) since the last clear. */
+  histogramSeries: OmittedHistograms[] = [];
 
   private constructor(
     private readonly dir: string,
@@ -53,10 +60,7 @@ export class ScriptStorage {
     const defs = new Map<string, SeriesLine>();
     for (const s of cmd.series) defs.set(JSON.stringify(s.labels), s);
     for (const s of defs.values()) {
-      if (s.histogram) {
-        this.histogramSeries.push(s.labels);
-        continue;
-      }
+      if (s.histogram) this.histogramSeries.push({ labels: s.labels, timestamps: s.histogramSlots.map((i) => i * cmd.intervalMs) });
       const ts: number[] = [];
       const idx: number[] = [];
       for (let i = 0; i < s.values.length; i++) {
@@ -90,15 +94,19 @@ export class ScriptStorage {
  * The series `load_with_nhcb` adds in Prometheus: each classic histogram (`x_bucket` with `le`,
  * `x_count`, `x_sum`) also becomes a custom-bucket native histogram named `x` (without `le`).
  */
-export function customBucketHistogramSeries(cmd: LoadCommand): Labels[] {
-  const out = new Map<string, Labels>();
+export function customBucketHistogramSeries(cmd: LoadCommand): OmittedHistograms[] {
+  const out = new Map<string, OmittedHistograms>();
   for (const s of cmd.series) {
     const name = s.labels.find(([n]) => n === '__name__')?.[1];
     const suffix = HISTOGRAM_SUFFIXES.find((x) => name?.endsWith(x));
     if (name === undefined || suffix === undefined) continue;
     if (suffix === '_bucket' && !s.labels.some(([n]) => n === 'le')) continue;
     const base = s.labels.filter(([n]) => n !== 'le').map(([n, v]): readonly [string, string] => (n === '__name__' ? [n, name.slice(0, -suffix.length)] : [n, v]));
-    out.set(JSON.stringify(base), base);
+    const key = JSON.stringify(base);
+    const entry = out.get(key) ?? { labels: base, timestamps: [] };
+    for (let i = 0; i < s.values.length; i++) if (s.present[i] === 1) entry.timestamps.push(i * cmd.intervalMs);
+    out.set(key, entry);
   }
+  for (const e of out.values()) e.timestamps = [...new Set(e.timestamps)].sort((a, b) => a - b);
   return [...out.values()];
 }

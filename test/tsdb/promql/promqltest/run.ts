@@ -5,7 +5,7 @@
 //   npx tsx test/tsdb/promql/promqltest/run.ts functions.test:120  one eval (by its line)
 //   options: --passes (list passing evals too), --run-skipped (run skip-listed evals),
 //            --max-failures=N (per file; default all), --suggest-skips (print skip entries for
-//            failing evals that read native histograms), --summary (counts only)
+//            unlisted evals that read native histogram samples), --summary (counts only)
 //
 // Prints each failure as the query run, the first problem, expected and actual; then one summary
 // line per file and a total. Exit code 1 when anything failed.
@@ -48,12 +48,12 @@ for (const [file, lines] of wanted) {
       const o = await runner.outcome(cmd);
       if (o.reason === 'not selected') continue;
       counts[o.status]++;
+      const nh = o.status === 'skip' ? undefined : runner.histogramUse(cmd);
+      if (nh !== undefined && flags.has('--suggest-skips')) {
+        suggestions.push(`  { file: ${JSON.stringify(file)}, line: ${o.line}, expr: ${JSON.stringify(o.expr)}, reason: NATIVE_HISTOGRAMS }, // ${o.status}: ${nh}`);
+      }
       if (o.status === 'fail') {
         if (shown++ < maxFailures && !flags.has('--summary')) console.log(`FAIL ${file}:${o.line} ${o.expr}\n${o.failure}\n`);
-        const nh = runner.histogramUse(cmd);
-        if (nh !== undefined && flags.has('--suggest-skips')) {
-          suggestions.push(`  { file: ${JSON.stringify(file)}, line: ${o.line}, expr: ${JSON.stringify(o.expr)}, reason: NATIVE_HISTOGRAMS }, // ${nh}`);
-        }
       } else if (o.status === 'pass' && flags.has('--passes')) {
         console.log(`ok   ${file}:${o.line} ${o.expr}`);
       }

@@ -21,7 +21,7 @@ import type { Expr } from '../../../../src/tsdb/promql/ast.js';
 import { Engine, type QueryResult } from '../../../../src/tsdb/promql/engine.js';
 import { QueryError } from '../../../../src/tsdb/promql/errors.js';
 import { formatExpr, parseExpr } from '../../../../src/tsdb/promql/parser.js';
-import { AT_MODIFIER_UNSAFE_FUNCTIONS, RANGE_CONTEXT_FUNCTIONS, callsAnyOf, pinAt, selectorsOf, seriesMatches, stepInvarianceTimes } from './ast-walk.js';
+import { AT_MODIFIER_UNSAFE_FUNCTIONS, RANGE_CONTEXT_FUNCTIONS, callsAnyOf, pinAt, selectorWindows, seriesMatches, stepInvarianceTimes } from './ast-walk.js';
 import { compareResult, formatActual, formatExpected, formatLabels, vectorAt, type ActualValue } from './compare.js';
 import { checkAnnotations, checkExpectedFailure } from './annotations.js';
 import { ScriptStorage } from './loader.js';
@@ -51,6 +51,8 @@ export interface EvalOutcome {
 }
 
 const MINUTE = 60_000;
+/** Prometheus' default lookback delta, which the harness uses and the engine defaults to. */
+const LOOKBACK_MS = 300_000;
 
 /** Converts the engine's result, keeping values in Float64Arrays for the comparison. */
 function toActual(r: QueryResult): ActualValue {
@@ -174,9 +176,17 @@ export class ScriptRunner {
     } catch {
       return undefined;
     }
-    for (const matchers of selectorsOf(expr)) {
-      const hit = hs.find((l) => seriesMatches(l, matchers));
-      if (hit !== undefined) return `reads native histogram series ${formatLabels(hit)}`;
+    // An instant eval is also run as a range query one minute either side (its pinned variants read at the eval time).
+    const slack = cmd.range === undefined ? MINUTE : 0;
+    const from = (cmd.range?.startMs ?? cmd.atMs) - slack;
+    const to = (cmd.range?.endMs ?? cmd.atMs) + slack;
+    for (const w of selectorWindows(expr, LOOKBACK_MS)) {
+      for (const h of hs) {
+        if (!seriesMatches(h.labels, w.matchers)) continue;
+        const lo = from - w.backMs;
+        const hi = to + w.forwardMs;
+        if (w.anyTime || h.timestamps.some((t) => t >= lo && t <= hi)) return `reads native histogram samples of ${formatLabels(h.labels)}`;
+      }
     }
     return undefined;
   }

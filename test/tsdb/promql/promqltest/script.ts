@@ -2,8 +2,8 @@
 // commands `load`, `load_with_nhcb`, `clear`, `eval instant|range` with their `_fail`, `_warn`,
 // `_info`, `_ordered` variants and the newer `expect ...` lines, and the promtool series notation.
 //
-// Native histogram literals `{{...}}` are recognised but not decoded: a series or expected line
-// holding one is flagged `histogram`, and the runner skips what depends on it.
+// Native histogram literals `{{...}}` are recognised but not decoded: their slots are recorded
+// (`histogramSlots`) so the loader can leave them out and the runner can tell which evals read them.
 
 import type { Labels } from '../../../../src/tsdb/storage.js';
 
@@ -25,6 +25,8 @@ export interface Sequence {
   present: Uint8Array;
   /** Holds a native histogram literal (not decoded; values there are NaN and present 0). */
   histogram: boolean;
+  /** The slots holding native histogram literals, ascending. */
+  histogramSlots: number[];
 }
 
 export interface SeriesLine extends Sequence {
@@ -306,7 +308,7 @@ export function parseSequence(s: string): Sequence {
   const values: number[] = [];
   const present: number[] = [];
   const staleAt: number[] = [];
-  let histogram = false;
+  const histogramSlots: number[] = [];
   for (const item of splitItems(s)) {
     if (item === '_') {
       values.push(NaN);
@@ -323,10 +325,10 @@ export function parseSequence(s: string): Sequence {
     }
     if (item.startsWith('{{')) {
       // `{{h}}`, `{{h}}xn`, `{{h}}+{{d}}xn`, `{{h}}-{{d}}xn`: n+1 values when repeated.
-      histogram = true;
       const rep = /}}x(\d+)$/.exec(item);
       const n = rep === null ? 1 : Number(rep[1]) + 1;
       for (let k = 0; k < n; k++) {
+        histogramSlots.push(values.length);
         values.push(NaN);
         present.push(0);
       }
@@ -349,7 +351,7 @@ export function parseSequence(s: string): Sequence {
   }
   const out = Float64Array.from(values);
   for (const i of staleAt) setStaleNaN(out, i);
-  return { values: out, present: Uint8Array.from(present), histogram };
+  return { values: out, present: Uint8Array.from(present), histogram: histogramSlots.length > 0, histogramSlots };
 }
 
 /** Parses a whole series description line. */
