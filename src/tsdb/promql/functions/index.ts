@@ -66,8 +66,6 @@ export const FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {
   deriv,
   predict_linear: predictLinear,
   double_exponential_smoothing: doubleExponentialSmoothing,
-  // The 2.x name; parser.ts decides whether it is accepted.
-  holt_winters: doubleExponentialSmoothing,
   ...MATH_FUNCTIONS,
   ...DATE_FUNCTIONS,
   histogram_quantile: histogramQuantile,

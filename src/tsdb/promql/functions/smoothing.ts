@@ -1,5 +1,5 @@
-// double_exponential_smoothing (formerly holt_winters): Holt's linear smoothing of the window's
-// values with smoothing factor sf and trend factor tf, both strictly between 0 and 1.
+// double_exponential_smoothing (2.x's holt_winters, a name 3.x no longer accepts): Holt's linear
+// smoothing of the window's values with smoothing factor sf and trend factor tf, both in (0, 1).
 
 import { QueryError } from '../errors.js';
 import type { RangeFunction } from './types.js';
