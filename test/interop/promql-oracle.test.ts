@@ -102,6 +102,34 @@ const QUERIES: OracleQuery[] = [
   { q: 'avg_over_time(sum by (job) (rate(http_requests_total[1m]))[15m:30s])', shifted: true },
   { q: 'clamp(node_temperature_celsius, -5, 5) + abs(node_temperature_celsius) * sgn(node_temperature_celsius)' },
   { q: 'round(node_temperature_celsius, 0.5)' },
+  // More operators and edge cases Grafana dashboards hit.
+  { q: 'topk by (job) (1, rate(http_requests_total[5m]))' },
+  { q: 'quantile(0.5, rate(http_requests_total[5m]))' },
+  { q: 'count(count by (instance) (http_requests_total))' },
+  { q: 'sum by (job) (irate(http_requests_total[2m]))' },
+  { q: 'sum(rate(http_requests_total{job="nonexistent"}[5m])) or vector(0)' },
+  { q: 'build_info * on (job, instance) group_right (version) rate(http_requests_total[5m])' },
+  { q: 'rate(http_requests_total[5m]) > on (job, instance, method, status) rate(http_requests_total[5m] offset 5m)' },
+  { q: 'histogram_quantile(1.5, sum by (le) (rate(request_duration_seconds_bucket[5m])))' },
+  { q: 'histogram_quantile(-0.1, sum by (le) (rate(request_duration_seconds_bucket[5m])))' },
+  { q: 'sum by (le) (request_duration_seconds_bucket)' },
+  { q: 'sqrt(node_temperature_celsius) + ln(node_temperature_celsius)' },
+  { q: 'queue_depth / 0' },
+  { q: '-queue_depth ^ 2 % 7' },
+  { q: 'node_temperature_celsius atan2 -3' },
+  { q: 'scalar(queue_depth)' },
+  { q: 'idelta(queue_depth[5m])' },
+  { q: 'stdvar_over_time(queue_depth[10m])' },
+  { q: 'absent_over_time(queue_depth{queue="q3"}[5m])' },
+  { q: 'present_over_time(queue_depth[5m])' },
+  { q: 'deriv(http_requests_total[10m])' },
+  { q: 'increase(http_requests_total[5m] offset -5m)' },
+  { q: 'time() - max(timestamp(target_up))' },
+  { q: 'minute(timestamp(target_up))' },
+  { q: 'day_of_week() * 100 + hour()' },
+  { q: 'label_replace(target_up, "dc", "$1", "nonexistent", "(.+)")' },
+  { q: 'max_over_time(queue_depth[10m:])', shifted: true },
+  { q: 'max_over_time(rate(http_requests_total[5m])[10m:1m] offset 5m)', shifted: true },
   // 2.x vs 3.x (see KNOWN_DIFFERENCES).
   { q: 'holt_winters(node_temperature_celsius[10m], 0.5, 0.5)' },
   { q: 'count_over_time(edge_probe_total[1m])' },
@@ -109,15 +137,17 @@ const QUERIES: OracleQuery[] = [
 ];
 
 /**
- * Differences that are 2.x vs 3.x semantics by design, keyed by `<kind> <query>` (kind: instant,
- * range or an endpoint name). Each must show up.
+ * Differences that are 2.42 vs 3.x semantics by design (or 2.42 behaviour Prometheus changed
+ * later), keyed by `<kind> <query>` (kind: instant, range or an endpoint name). Each must show up.
  */
 const KNOWN_DIFFERENCES: Record<string, string> = {
   'instant holt_winters(node_temperature_celsius[10m], 0.5, 0.5)': '3.x renamed holt_winters to double_exponential_smoothing (experimental); Kiln has no holt_winters (bad_data)',
   'range holt_winters(node_temperature_celsius[10m], 0.5, 0.5)': '3.x renamed holt_winters to double_exponential_smoothing (experimental); Kiln has no holt_winters (bad_data)',
+  'instant node_temperature_celsius atan2 -3': '2.42 keeps __name__ on atan2 results; since v2.47 (prometheus 531567d) atan2 drops it like every arithmetic operator',
+  'range node_temperature_celsius atan2 -3': '2.42 keeps __name__ on atan2 results; since v2.47 (prometheus 531567d) atan2 drops it like every arithmetic operator',
   'instant count_over_time(edge_probe_total[1m])': 'samples on both window edges: 2.x ranges are [t−1m, t] (5 samples), 3.x (t−1m, t] (4)',
   'range count_over_time(edge_probe_total[1m])': 'samples on both window edges: 2.x ranges are [t−1m, t] (5 samples), 3.x (t−1m, t] (4)',
-  'instant edge_probe_total': 'the last sample is exactly 5 m before the second query time: 2.x lookback [t−5m, t] still sees it, 3.x (t−5m, t] does not',
+  'instant edge_probe_total': 'the last sample (B+58m) is exactly 5 m before the last query time (B+63m): 2.x lookback [t−5m, t] still sees it, 3.x (t−5m, t] does not',
 };
 
 describe.skipIf(!haveProm)('PromQL oracle: Kiln against Prometheus 2.42 on the same data', () => {
@@ -126,7 +156,8 @@ describe.skipIf(!haveProm)('PromQL oracle: Kiln against Prometheus 2.42 on the s
   let kilnApi: string;
   // B: a 15-minute boundary; the data covers [B, B+60m) and ends at least 15 m before now.
   const base = Math.floor(Date.now() / (15 * MIN)) * 15 * MIN - 75 * MIN;
-  const times = [base + 50 * MIN, base + 63 * MIN];
+  // Just after a series is born (c POST 500), mid-range, and after the data ends.
+  const times = [base + 21 * MIN, base + 50 * MIN, base + 63 * MIN];
   const range = { start: base + 5 * MIN, end: base + 66 * MIN };
 
   beforeAll(async () => {
@@ -193,6 +224,7 @@ describe.skipIf(!haveProm)('PromQL oracle: Kiln against Prometheus 2.42 on the s
       { key: 'series http_requests_total{job="api"}', ask: (api) => apiCall(api, 'series', { 'match[]': 'http_requests_total{job="api"}', ...window }) },
       { key: 'series queue_depth, target_up{job="node"}', ask: (api) => apiCall(api, 'series', { 'match[]': ['queue_depth', 'target_up{job="node"}'], ...window }) },
       { key: 'series {__name__=~"request_duration_seconds_(sum|count)"} (POST)', ask: (api) => apiCall(api, 'series', { 'match[]': '{__name__=~"request_duration_seconds_(sum|count)"}', ...window }, 'POST') },
+      { key: 'series queue_depth in the last 10 m', ask: (api) => apiCall(api, 'series', { 'match[]': 'queue_depth', start: apiTime(base + 56 * MIN), end: apiTime(base + 66 * MIN) }) },
       { key: 'labels', ask: (api) => apiCall(api, 'labels', window) },
       { key: 'labels match[]=request_duration_seconds_bucket', ask: (api) => apiCall(api, 'labels', { 'match[]': 'request_duration_seconds_bucket', ...window }) },
       { key: 'label/__name__/values', ask: (api) => apiCall(api, 'label/__name__/values', window) },
