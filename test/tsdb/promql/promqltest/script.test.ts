@@ -2,7 +2,7 @@
 // step-invariance rewrite. Expected values are written out by hand from the format's rules.
 import { describe, expect, it } from 'vitest';
 import type { Expr, VectorSelector } from '../../../../src/tsdb/promql/ast.js';
-import { pinAt, selectorsOf, stepInvarianceTimes, seriesMatches } from './ast-walk.js';
+import { pinAt, selectorWindows, selectorsOf, stepInvarianceTimes, seriesMatches } from './ast-walk.js';
 import { almostEqualAt, compareResult, formatLabels, vectorAt } from './compare.js';
 import { customBucketHistogramSeries } from './loader.js';
 import { checkAnnotations } from './annotations.js';
@@ -42,6 +42,7 @@ describe('series notation', () => {
   it('flags native histogram literals and keeps their slots', () => {
     const q = parseSequence('1 {{schema:0 sum:1 count:1 buckets:[1]}} {{count:1}}+{{count:2}}x2 3');
     expect(q.histogram).toBe(true);
+    expect(q.histogramSlots).toEqual([1, 2, 3, 4]);
     expect(q.values.length).toBe(6);
     expect(Array.from(q.present)).toEqual([1, 0, 0, 0, 0, 1]);
   });
@@ -171,10 +172,13 @@ describe('script commands', () => {
     const [load] = parseScript('load_with_nhcb 1m\n  h_bucket{le="1",job="j"} 1\n  h_bucket{le="+Inf",job="j"} 2\n  h_count{job="j"} 2\n  other 1\n') as [LoadCommand];
     expect(load.withNhcb).toBe(true);
     expect(customBucketHistogramSeries(load)).toEqual([
-      [
-        ['__name__', 'h'],
-        ['job', 'j'],
-      ],
+      {
+        labels: [
+          ['__name__', 'h'],
+          ['job', 'j'],
+        ],
+        timestamps: [0],
+      },
     ]);
   });
 });
@@ -308,6 +312,23 @@ describe('step-invariance rewrite', () => {
     // the original is untouched
     expect((((e.lhs as Extract<Expr, { type: 'Call' }>).args[0] as Extract<Expr, { type: 'MatrixSelector' }>).vector.at)).toBeUndefined();
     expect(selectorsOf(e).map((m) => m[0]!.value)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('computes the time window each selector reads', () => {
+    // max_over_time(rate(a[2m] offset 1m)[10m:1m] offset 5m) + b
+    const inner: Expr = { type: 'Call', func: 'rate', args: [{ type: 'MatrixSelector', rangeMs: 120_000, vector: { ...sel('a'), offsetMs: 60_000 } }] };
+    const e: Expr = {
+      type: 'BinaryExpr',
+      op: '+',
+      returnBool: false,
+      lhs: { type: 'Call', func: 'max_over_time', args: [{ type: 'SubqueryExpr', expr: inner, rangeMs: 600_000, stepMs: 60_000, offsetMs: 300_000 }] },
+      rhs: sel('b', { kind: 'end' }),
+    };
+    const w = selectorWindows(e, 300_000);
+    expect(w.map((x) => [x.matchers[0]!.value, x.backMs, x.forwardMs, x.anyTime])).toEqual([
+      ['a', 300_000 + 600_000 + 60_000 + 120_000, -300_000 - 60_000, false],
+      ['b', 300_000, 0, true],
+    ]);
   });
 
   it('uses Prometheus extra evaluation times', () => {
