@@ -463,7 +463,11 @@ function countPoints(vec: StepVector): number {
  * keys its per-step output by label set); a step with two values is an error.
  */
 export function mergeSameLabels(vec: StepVector, labelsOf: (s: StepSeries) => Labels = (s) => s.labels): StepVector {
-  if (vec.length < 2) return vec;
+  if (vec.length === 0) return vec;
+  if (vec.length === 1) {
+    const labels = labelsOf(vec[0]!);
+    return labels === vec[0]!.labels ? vec : [{ ...vec[0]!, labels }];
+  }
   const byKey = new Map<string, number>();
   const out: StepSeries[] = [];
   for (const s of vec) {
