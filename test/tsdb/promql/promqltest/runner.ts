@@ -1,7 +1,7 @@
 // Runs promqltest scripts against Kiln's PromQL engine the way Prometheus' harness does
 // (promql/promqltest/test.go, v3.5.0, facts only):
 //
-// * lookback 5m (the engine default); loads go into real Kiln storage (loader.ts);
+// * lookback 5m, at most 10,000 samples per query, subquery default step 1m; loads go into real Kiln storage (loader.ts);
 // * an instant eval runs at its time T, then again with `@ T` pinned on every selector and
 //   subquery that has no numeric `@` (step invariance) at the times −10T, 0, T/5, T, 10T
 //   (−1s, 0, 1s when T = 0), unless the query calls a function whose result depends on the
@@ -18,7 +18,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Expr } from '../../../../src/tsdb/promql/ast.js';
-import { Engine, type QueryResult } from '../../../../src/tsdb/promql/engine.js';
+import { Engine, type EngineOptions, type QueryResult } from '../../../../src/tsdb/promql/engine.js';
 import { QueryError } from '../../../../src/tsdb/promql/errors.js';
 import { formatExpr, parseExpr } from '../../../../src/tsdb/promql/parser.js';
 import { AT_MODIFIER_UNSAFE_FUNCTIONS, RANGE_CONTEXT_FUNCTIONS, callsAnyOf, pinAt, selectorWindows, seriesMatches, stepInvarianceTimes } from './ast-walk.js';
@@ -84,6 +84,14 @@ function safeFormat(e: Expr): string {
   }
 }
 
+/** The engine settings of Prometheus' test engine (promqltest.NewTestEngine as promql_test.go calls it). */
+export const HARNESS_ENGINE_OPTIONS: EngineOptions = {
+  lookbackDeltaMs: 300_000,
+  maxSamples: 10_000,
+  timeoutMs: 100_000,
+  defaultSubqueryStepMs: 60_000,
+};
+
 export interface ScriptRunnerOptions {
   engine?: Engine;
   skips?: readonly SkipEntry[];
@@ -114,7 +122,7 @@ export class ScriptRunner {
   ) {
     this.commands = parseScript(text);
     this.evals = this.commands.filter((c): c is EvalCommand => c.kind === 'eval');
-    this.engine = options.engine ?? new Engine();
+    this.engine = options.engine ?? new Engine(HARNESS_ENGINE_OPTIONS);
     this.select = options.select;
     this.ignoreSkips = options.ignoreSkips ?? false;
     for (const s of options.skips ?? []) if (s.file === file) this.skips.set(s.line, s);
