@@ -1,6 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { FUNCTIONS } from '../../../../src/tsdb/promql/functions/index.js';
 import { naturalCompare } from '../../../../src/tsdb/promql/functions/sort.js';
+import { absentLabels } from '../../../../src/tsdb/promql/functions/misc.js';
+import { formatGoF, formatGoG } from '../../../../src/tsdb/promql/functions/go-format.js';
 import type { CustomFunction, RangeFunction } from '../../../../src/tsdb/promql/functions/types.js';
 import type { StepScalar, StepVector } from '../../../../src/tsdb/promql/values.js';
 import type { Expr } from '../../../../src/tsdb/promql/ast.js';
@@ -51,6 +53,44 @@ describe('absent', () => {
     expect((custom('absent').call([[]], contextOf(1, [twice])) as StepVector)[0]!.labels).toEqual([['x', 'y']]);
     const literal: Expr = { type: 'Call', func: 'vector', args: [{ type: 'NumberLiteral', value: 1 }] };
     expect((custom('absent').call([[]], contextOf(1, [literal])) as StepVector)[0]!.labels).toEqual([]);
+  });
+});
+
+describe('absentLabels', () => {
+  it('reads the selector inside a range selector (absent_over_time)', () => {
+    const range: Expr = {
+      type: 'MatrixSelector',
+      rangeMs: 60_000,
+      vector: {
+        type: 'VectorSelector',
+        matchers: [
+          { name: 'b', type: '=', value: '2' },
+          { name: 'a', type: '=', value: '1' },
+          { name: 'c', type: '!=', value: '3' },
+        ],
+        offsetMs: 0,
+      },
+    };
+    expect(absentLabels(range)).toEqual([
+      ['a', '1'],
+      ['b', '2'],
+    ]);
+  });
+});
+
+describe('Go number formatting in messages', () => {
+  it('formats %g and %f as Go does', () => {
+    expect(formatGoG(0.5)).toBe('0.5');
+    expect(formatGoG(-0.1)).toBe('-0.1');
+    expect(formatGoG(123456)).toBe('123456');
+    expect(formatGoG(1234567)).toBe('1.234567e+06');
+    expect(formatGoG(1e-5)).toBe('1e-05');
+    expect(formatGoG(0.0001)).toBe('0.0001');
+    expect(formatGoG(1e100)).toBe('1e+100');
+    expect(formatGoG(Infinity)).toBe('+Inf');
+    expect(formatGoG(-Infinity)).toBe('-Inf');
+    expect(formatGoF(1)).toBe('1.000000');
+    expect(formatGoF(-0.25)).toBe('-0.250000');
   });
 });
 
