@@ -71,7 +71,10 @@ export function scan(input: string): { tokens: Token[]; error?: LexError } {
   const push = (kind: TokenKind, from: number, to: number): void => {
     tokens.push({ kind, from, to, text: input.slice(from, to) });
   };
-  const fail = (at: number, message: string): { tokens: Token[]; error: LexError } => ({ tokens, error: { pos: at, message } });
+  const fail = (at: number, message: string): { tokens: Token[]; error: LexError } => {
+    tokens.push({ kind: 'eof', from: at, to: at, text: '' }); // so that every position has a token
+    return { tokens, error: { pos: at, message } };
+  };
 
   while (true) {
     if (pos >= n) {
@@ -294,8 +297,9 @@ function numberKind(input: string, from: number, to: number): TokenKind {
 }
 
 /**
- * Prometheus' number scan (lex.go scanNumber) followed by its duration scan. Returns the end
- * offset, or an error for `bad number or duration syntax`.
+ * Prometheus' number scan (lex.go scanNumber) and, where that fails, its duration scan continuing
+ * from where the number scan stopped. Returns the end offset, or `bad number or duration syntax`
+ * quoting the text consumed so far, as Prometheus does.
  */
 function scanNumberOrDuration(input: string, start: number): number | { message: string } {
   let pos = start;
@@ -308,10 +312,9 @@ function scanNumberOrDuration(input: string, start: number): number | { message:
     }
     return false;
   };
-  const numberEnd = ((): number | undefined => {
+  const isNumber = ((): boolean => {
     let digits = '0123456789';
-    if (input[pos] === '0' && (input[pos + 1] === 'x' || input[pos + 1] === 'X')) {
-      pos += 2;
+    if (accept('0') && accept('xX')) {
       accept('_');
       digits = '0123456789abcdefABCDEF';
     }
@@ -321,48 +324,51 @@ function scanNumberOrDuration(input: string, start: number): number | { message:
     let exp = false;
     while (peek() !== undefined && (digits + '._eE').includes(peek()!)) {
       const c = peek()!;
-      if (c === '.' && dot) return undefined;
-      if ((c === 'e' || c === 'E') && exp && digits.length === 10) return undefined;
+      if (c === '.' && dot) {
+        accept('.');
+        return false;
+      }
+      if ((c === 'e' || c === 'E') && exp) {
+        accept('eE');
+        return false;
+      }
       if (accept('.')) {
         dot = true;
-        if (accept('_.')) return undefined;
-        if (digits.length > 10) return undefined;
+        if (accept('_.')) return false;
+        if (digits.length > 10) return false;
         continue;
       }
-      if (digits.length === 10 && accept('eE')) {
+      if (accept('eE')) {
         exp = true;
         accept('+-');
-        if (accept('._eE') || peek() === undefined) return undefined;
+        if (accept('._eE') || peek() === undefined) return false;
         continue;
       }
       if (accept('_')) {
-        if (accept('._eE') || peek() === undefined) return undefined;
+        if (accept('._eE') || peek() === undefined) return false;
         continue;
       }
       while (accept(digits));
     }
-    if (pos === start) return undefined;
-    return isAlphaNumeric(peek()) ? undefined : pos;
+    if (pos === start) return false;
+    return !isAlphaNumeric(peek());
   })();
-  if (numberEnd !== undefined) return numberEnd;
+  if (isNumber) return pos;
 
-  // Durations: digits then units, e.g. 1h30m, 5m, 100ms (bad unit orders are caught when the
-  // duration is parsed).
-  pos = start;
-  while (isDigit(input[pos])) pos++;
-  const bad = (): { message: string } => {
-    let end = pos;
-    while (isAlphaNumeric(input[end]) || input[end] === '.') end++;
-    return { message: `bad number or duration syntax: ${goQuote(input.slice(start, Math.max(end, pos)))}` };
-  };
-  if (pos === start || !accept('smhdwy')) return bad();
+  const bad = (): { message: string } => ({ message: `bad number or duration syntax: ${goQuote(input.slice(start, pos))}` });
+  // acceptRemainingDuration: a unit, then more number+unit pairs, then no alphanumeric.
+  if (!accept('smhdwy')) return bad();
   accept('s');
-  while (isDigit(input[pos])) {
-    while (isDigit(input[pos])) pos++;
+  while (accept('0123456789')) {
+    while (accept('0123456789'));
     if (!accept('smhdw')) return bad();
     accept('s');
   }
-  return isAlphaNumeric(input[pos]) ? bad() : pos;
+  if (isAlphaNumeric(peek())) {
+    pos++;
+    return bad();
+  }
+  return pos;
 }
 
 /** Scans a quoted string starting at `start`; returns its end offset or Prometheus' error. */

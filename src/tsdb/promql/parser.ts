@@ -38,8 +38,24 @@ export { formatExpr } from './format-expr.js';
 type Tree = ReturnType<typeof lezerParser.parse>;
 type SyntaxNode = Tree['topNode'];
 
-/** Deepest syntax nesting accepted (parentheses, operands of operator chains, arguments, ...). */
-export const MAX_NESTING_DEPTH = 1000;
+const strictParser = lezerParser.configure({ strict: true });
+
+/**
+ * Deepest expression nesting accepted: parentheses, calls, and operands of one operator chain
+ * (`a + b + c` nests two deep). Lezer itself gives up at a few hundred left-associative operators
+ * or a few thousand parentheses; a limit below both gives one clear message, and keeps the
+ * recursive evaluation of the tree far from the stack limit.
+ */
+export const MAX_NESTING_DEPTH = 256;
+
+/** Lezer nodes of modifiers written after their operand. */
+const POSTFIX_NODES = new Set(['MatrixSelector', 'SubqueryExpr', 'OffsetExpr', 'StepInvariantExpr', 'AnchoredExpr', 'SmoothedExpr']);
+
+/** Lezer node names that become ast.ts expressions (for the nesting depth). */
+const EXPR_NODES = new Set([
+  'AggregateExpr', 'BinaryExpr', 'FunctionCall', 'MatrixSelector', 'NumberDurationLiteral', 'OffsetExpr', 'ParenExpr',
+  'StringLiteral', 'SubqueryExpr', 'UnaryExpr', 'VectorSelector', 'StepInvariantExpr',
+]);
 
 const METRIC_NAME = '__name__';
 
@@ -106,7 +122,9 @@ const AGGREGATORS_WITH_PARAM = new Set<AggregateOp>(['topk', 'bottomk', 'quantil
 
 /** Parses and type-checks a PromQL expression. Throws ParseError. */
 export function parseExpr(query: string): Expr {
-  return new Parser(query).parse();
+  // A JavaScript string may hold lone surrogates, which have no UTF-8 form; a UTF-8 decoder would
+  // have made them U+FFFD, so do the same.
+  return new Parser(query.replace(/\p{Surrogate}/gu, '\ufffd')).parse();
 }
 
 interface Span {
@@ -115,7 +133,7 @@ interface Span {
 }
 
 class Parser {
-  private readonly tokens: Token[] = [];
+  private tokens: Token[] = [];
   /** Source spans of the nodes built, for error positions in the type check. */
   private readonly spans = new WeakMap<Expr, Span>();
 
@@ -127,42 +145,49 @@ class Parser {
 
   parse(): Expr {
     const { tokens, error: lexError } = scan(this.query);
-    this.tokens.push(...tokens);
-    if (this.tokens.length > 0 && this.tokens[0]!.kind === 'eof') this.fail(0, 'no expression found in input');
+    this.tokens = tokens;
+    if (!lexError && tokens[0]!.kind === 'eof') this.fail(0, 'no expression found in input');
 
-    let tree: Tree;
+    // Lezer only needs the text before a lexical error. It runs in strict mode: the first syntax
+    // error ends the parse at once (error recovery on long garbage takes seconds), and the message
+    // is built from the tokens around it.
+    const text = lexError ? this.query.slice(0, lexError.pos) : this.query;
+    let tree: Tree | undefined;
+    let errorAt = 0;
     try {
-      tree = lezerParser.parse(this.query);
+      tree = strictParser.parse(text);
     } catch (err) {
-      // Lezer gives up on some pathological inputs; report where the lexer stopped instead.
-      if (lexError) this.fail(lexError.pos, lexError.message);
-      this.fail(0, `query could not be parsed: ${(err as Error).message}`);
+      errorAt = Number(/No parse at (\d+)/.exec((err as Error).message)?.[1] ?? 0);
     }
+    if (!tree) {
+      // Lezer also stops at its own limits (a few hundred operators in a chain, a few thousand
+      // parentheses), which are past ours.
+      if (nestingEstimate(this.tokens, errorAt) > MAX_NESTING_DEPTH) this.fail(errorAt, `expression nesting is deeper than ${MAX_NESTING_DEPTH} levels`);
+      if (lexError && errorAt >= text.length) this.fail(lexError.pos, lexError.message);
+      this.syntaxError(errorAt);
+    }
+    if (lexError) this.fail(lexError.pos, lexError.message);
 
-    // The first syntax error, found iteratively (deep trees must not recurse), and the depth.
-    let syntaxError: SyntaxNode | undefined;
+    // The nesting depth of expressions, found iteratively.
     let depth = 0;
-    let tooDeepAt: number | undefined;
     const cursor = tree.cursor();
+    const entered: boolean[] = [];
     for (;;) {
-      if (cursor.type.isError && !syntaxError) syntaxError = cursor.node;
-      if (depth > MAX_NESTING_DEPTH && tooDeepAt === undefined) tooDeepAt = cursor.from;
+      const isExpr = EXPR_NODES.has(cursor.name);
+      if (isExpr && depth + 1 > MAX_NESTING_DEPTH) this.fail(cursor.from, `expression nesting is deeper than ${MAX_NESTING_DEPTH} levels`);
       if (cursor.firstChild()) {
-        depth++;
+        entered.push(isExpr);
+        if (isExpr) depth++;
         continue;
       }
       let moved = false;
       while (!moved) {
         if (cursor.nextSibling()) moved = true;
-        else if (cursor.parent()) depth--;
+        else if (cursor.parent()) depth -= entered.pop() ? 1 : 0;
         else break;
       }
       if (!moved) break;
     }
-
-    if (lexError && (!syntaxError || lexError.pos <= syntaxError.from)) this.fail(lexError.pos, lexError.message);
-    if (syntaxError) this.syntaxError(syntaxError);
-    if (tooDeepAt !== undefined) this.fail(tooDeepAt, `expression nesting is deeper than ${MAX_NESTING_DEPTH} levels`);
 
     const exprs = children(tree.topNode);
     if (exprs.length !== 1) this.fail(exprs[1]?.from ?? 0, 'unexpected expression');
@@ -186,8 +211,8 @@ class Parser {
     return { token: this.tokens[lo]!, index: lo };
   }
 
-  private syntaxError(node: SyntaxNode): never {
-    const { token, index } = this.tokenAt(node.from);
+  private syntaxError(pos: number): never {
+    const { token, index } = this.tokenAt(pos);
     const prev = index > 0 ? this.tokens[index - 1] : undefined;
     const what = `unexpected ${describeToken(token)}`;
 
@@ -197,33 +222,58 @@ class Parser {
       if (!functionSignature(prev.text)) this.fail(prev.from, `unknown function with name "${prev.text}"`);
     }
     if (token.text === ')' && prev?.text === ',') this.fail(prev.from, 'trailing commas not allowed in function call args');
-
-    let inside: string | undefined;
-    for (let p: SyntaxNode | null = node.parent; p; p = p.parent) {
-      if (p.name === 'LabelMatchers' || p.name === 'GroupingLabels' || p.name === 'AggregateExpr') {
-        inside = p.name;
-        break;
+    // Lezer's duration token enforces the unit order; Prometheus' lexer leaves that to the parser.
+    if (token.kind === 'duration') {
+      try {
+        parseDuration(token.text);
+      } catch (err) {
+        this.fail(token.from, (err as Error).message);
       }
     }
-    if (inside === 'LabelMatchers') {
+
+    const context = this.contextAt(index);
+    if (context === 'braces') {
       const expected =
         prev?.text === '{' || prev?.text === ','
           ? 'identifier or "}"'
-          : prev && (prev.text === '=' || prev.text === '!=' || prev.text === '=~' || prev.text === '!~')
+          : isMatchOp(prev)
             ? 'string'
             : prev?.kind === 'identifier' || (prev?.kind === 'string' && !isMatchOp(this.tokens[index - 2]))
               ? 'label matching operator'
               : '"," or "}"';
       this.fail(token.from, `${what} in label matching, expected ${expected}`);
     }
-    if (inside === 'GroupingLabels') {
+    if (context === 'grouping') {
       this.fail(token.from, `${what} in grouping opts, expected ${prev?.text === '(' || prev?.text === ',' ? 'label' : '"," or ")"'}`);
     }
     if (prev?.text.toLowerCase() === 'offset') this.fail(token.from, `${what} in offset, expected number or duration`);
     if (prev?.text === '@') this.fail(token.from, `${what} in @, expected timestamp`);
     if (prev?.text === '[') this.fail(token.from, `${what} in subquery or range selector, expected number or duration`);
-    if (inside === 'AggregateExpr' && prev?.kind === 'aggregator') this.fail(token.from, `${what} in aggregation`);
+    if (prev?.kind === 'aggregator') this.fail(token.from, `${what} in aggregation`);
+    if (context === 'brackets' && prev && prev.kind !== 'operator') {
+      this.fail(token.from, `${what} in subquery or range, expected ":" or "]"`);
+    }
     this.fail(token.from, what);
+  }
+
+  /** Whether the token at `index` is inside `{...}`, grouping labels `by (...)` or `[...]`. */
+  private contextAt(index: number): 'braces' | 'grouping' | 'brackets' | undefined {
+    let parens = 0;
+    for (let i = index - 1; i >= 0; i--) {
+      const t = this.tokens[i]!.text;
+      if (t === '}' || t === ']') return undefined;
+      if (t === '{') return 'braces';
+      if (t === '[') return 'brackets';
+      if (t === ')') parens++;
+      else if (t === '(') {
+        if (parens === 0) {
+          const before = this.tokens[i - 1];
+          return before?.kind === 'keyword' && before.text.toLowerCase() !== 'offset' && before.text.toLowerCase() !== 'bool' ? 'grouping' : undefined;
+        }
+        parens--;
+      }
+    }
+    return undefined;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -242,8 +292,20 @@ class Parser {
     return this.query.slice(n.from, n.to);
   }
 
-  private expr(node: SyntaxNode): Expr {
+  /**
+   * Converts an expression node. `postfix` are modifier nodes (`offset`, `@`, `[range]`,
+   * `[range:step]`, innermost first) that lezer attached to an enclosing node but that PromQL binds
+   * tighter than any operator: `a - a offset 1d` is `a - (a offset 1d)` in Prometheus, while the
+   * lezer grammar reads `(a - a) offset 1d`. They move down to the rightmost operand.
+   */
+  private expr(node: SyntaxNode, postfix: SyntaxNode[] = []): Expr {
     const kids = children(node);
+    if (POSTFIX_NODES.has(node.name)) return this.expr(kids[0]!, [node, ...postfix]);
+    if (postfix.length > 0 && node.name !== 'BinaryExpr' && node.name !== 'UnaryExpr') {
+      let e = this.expr(node);
+      for (const p of postfix) e = this.applyPostfix(p, e);
+      return e;
+    }
     switch (node.name) {
       case 'NumberDurationLiteral':
         return this.span({ type: 'NumberLiteral', value: this.signedNumber(node) }, node.from, node.to);
@@ -255,15 +317,15 @@ class Parser {
         return this.span({ type: 'ParenExpr', expr: this.expr(kids[0]!) }, node.from, node.to);
       case 'UnaryExpr': {
         const op = this.text(kids[0]!) as '-' | '+';
-        const inner = this.expr(kids[1]!);
+        const inner = this.expr(kids[1]!, postfix);
         if (inner.type === 'NumberLiteral') {
           // Prometheus folds a sign into a number literal: `-1` is the number -1, `-(1)` is not.
           return this.span({ type: 'NumberLiteral', value: op === '-' ? -inner.value : inner.value }, node.from, node.to);
         }
-        return this.span({ type: 'UnaryExpr', op, expr: inner }, node.from, node.to);
+        return this.span({ type: 'UnaryExpr', op, expr: inner }, node.from, Math.max(node.to, this.spanOf(inner).to));
       }
       case 'BinaryExpr':
-        return this.binaryExpr(node, kids);
+        return this.binaryExpr(node, kids, postfix);
       case 'AggregateExpr':
         return this.aggregateExpr(node, kids);
       case 'FunctionCall': {
@@ -271,29 +333,6 @@ class Parser {
         if (!functionSignature(name)) this.fail(kids[0]!.from, `unknown function with name "${name}"`);
         const args = children(kids[1]!).map((a) => this.expr(a));
         return this.span({ type: 'Call', func: name, args }, node.from, node.to);
-      }
-      case 'MatrixSelector':
-        return this.matrixSelector(node, kids);
-      case 'SubqueryExpr': {
-        const inner = this.expr(kids[0]!);
-        const rangeMs = this.positiveDuration(kids[1]!);
-        const stepMs = kids[2] ? this.positiveDuration(kids[2]) : 0;
-        return this.span({ type: 'SubqueryExpr', expr: inner, rangeMs, stepMs, offsetMs: 0 }, node.from, node.to);
-      }
-      case 'OffsetExpr': {
-        const inner = this.expr(kids[0]!);
-        const offsetMs = this.offsetDuration(kids[2]!);
-        const target = this.modifierTarget(inner, node, 'offset modifier');
-        if (target.offsetMs !== 0) this.fail(node.from, 'offset may not be set multiple times');
-        target.offsetMs = offsetMs;
-        return this.span(inner, node.from, node.to);
-      }
-      case 'StepInvariantExpr': {
-        const inner = this.expr(kids[0]!);
-        const target = this.modifierTarget(inner, node, '@ modifier');
-        if (target.at) this.fail(node.from, '@ <timestamp> may not be set multiple times');
-        target.at = this.atModifier(kids[2]!);
-        return this.span(inner, node.from, node.to);
       }
       case 'AnchoredExpr':
         return this.fail(node.from, 'anchored modifier is experimental and not enabled');
@@ -305,10 +344,10 @@ class Parser {
   }
 
   /** The selector or subquery an offset / @ modifier applies to. */
-  private modifierTarget(e: Expr, node: SyntaxNode, what: string): VectorSelector | SubqueryExpr {
+  private modifierTarget(e: Expr, from: number, what: string): VectorSelector | SubqueryExpr {
     if (e.type === 'VectorSelector' || e.type === 'SubqueryExpr') return e;
     if (e.type === 'MatrixSelector') return e.vector;
-    return this.fail(node.from, `${what} must be preceded by an instant vector selector or range vector selector or a subquery`);
+    return this.fail(from, `${what} must be preceded by an instant vector selector or range vector selector or a subquery`);
   }
 
   private vectorSelector(node: SyntaxNode): VectorSelector {
@@ -355,17 +394,45 @@ class Parser {
     return this.span({ type: 'VectorSelector', ...(name !== undefined ? { name } : {}), matchers, offsetMs: 0 }, node.from, node.to);
   }
 
-  private matrixSelector(node: SyntaxNode, kids: SyntaxNode[]): MatrixSelector {
-    const inner = this.expr(kids[0]!);
-    const bracket = this.query.indexOf('[', kids[0]!.to);
-    if (inner.type !== 'VectorSelector' || kids[0]!.name === 'ParenExpr') this.fail(bracket, 'ranges only allowed for vector selectors');
-    if (inner.offsetMs !== 0) this.fail(bracket, 'no offset modifiers allowed before range');
-    if (inner.at) this.fail(bracket, 'no @ modifiers allowed before range');
-    const rangeMs = this.positiveDuration(kids[1]!);
-    return this.span({ type: 'MatrixSelector', vector: inner, rangeMs }, node.from, node.to);
+  /** Applies one postfix modifier node to the already converted operand `inner`. */
+  private applyPostfix(node: SyntaxNode, inner: Expr): Expr {
+    const kids = children(node);
+    const from = this.spanOf(inner).from;
+    switch (node.name) {
+      case 'MatrixSelector': {
+        const bracket = this.query.lastIndexOf('[', kids[1]!.from);
+        if (inner.type !== 'VectorSelector') this.fail(bracket, 'ranges only allowed for vector selectors');
+        if (inner.offsetMs !== 0) this.fail(bracket, 'no offset modifiers allowed before range');
+        if (inner.at) this.fail(bracket, 'no @ modifiers allowed before range');
+        const rangeMs = this.positiveDuration(kids[1]!);
+        return this.span<MatrixSelector>({ type: 'MatrixSelector', vector: inner, rangeMs }, from, node.to);
+      }
+      case 'SubqueryExpr': {
+        const rangeMs = this.positiveDuration(kids[1]!);
+        const stepMs = kids[2] ? this.positiveDuration(kids[2]) : 0;
+        return this.span<SubqueryExpr>({ type: 'SubqueryExpr', expr: inner, rangeMs, stepMs, offsetMs: 0 }, from, node.to);
+      }
+      case 'OffsetExpr': {
+        const offsetMs = this.offsetDuration(kids[2]!);
+        const target = this.modifierTarget(inner, from, 'offset modifier');
+        if (target.offsetMs !== 0) this.fail(from, 'offset may not be set multiple times');
+        target.offsetMs = offsetMs;
+        return this.span(inner, from, node.to);
+      }
+      case 'StepInvariantExpr': {
+        const target = this.modifierTarget(inner, from, '@ modifier');
+        if (target.at) this.fail(from, '@ <timestamp> may not be set multiple times');
+        target.at = this.atModifier(kids[2]!);
+        return this.span(inner, from, node.to);
+      }
+      case 'AnchoredExpr':
+        return this.fail(from, 'anchored modifier is experimental and not enabled');
+      default:
+        return this.fail(from, 'smoothed modifier is experimental and not enabled');
+    }
   }
 
-  private binaryExpr(node: SyntaxNode, kids: SyntaxNode[]): Expr {
+  private binaryExpr(node: SyntaxNode, kids: SyntaxNode[], postfix: SyntaxNode[]): Expr {
     const [lhsNode, opNode] = kids as [SyntaxNode, SyntaxNode];
     const rhsNode = kids[kids.length - 1]!;
     const op = BINARY_OPS[opNode.name];
@@ -398,15 +465,15 @@ class Parser {
       const sign = this.query[lhsNode.from] as '-' | '+';
       const numberToken = this.tokenAt(signEnd).token;
       const unsigned = this.span({ type: 'NumberLiteral', value: this.numberValue(numberToken) }, numberToken.from, lhsNode.to);
-      const rhs = this.expr(rhsNode);
-      const pow = this.span<BinaryExpr>({ type: 'BinaryExpr', op, lhs: unsigned, rhs, returnBool }, signEnd, node.to);
+      const rhs = this.expr(rhsNode, postfix);
+      const pow = this.span<BinaryExpr>({ type: 'BinaryExpr', op, lhs: unsigned, rhs, returnBool }, signEnd, this.spanOf(rhs).to);
       this.addMatching(pow, on, labels, include, card);
       return this.span({ type: 'UnaryExpr', op: sign, expr: pow }, node.from, node.to);
     }
 
     const lhs = this.expr(lhsNode);
-    const rhs = this.expr(rhsNode);
-    const e = this.span<BinaryExpr>({ type: 'BinaryExpr', op, lhs, rhs, returnBool }, node.from, node.to);
+    const rhs = this.expr(rhsNode, postfix);
+    const e = this.span<BinaryExpr>({ type: 'BinaryExpr', op, lhs, rhs, returnBool }, node.from, this.spanOf(rhs).to);
     this.addMatching(e, on, labels, include, card);
     return e;
   }
@@ -647,6 +714,35 @@ class Parser {
   private operatorPosition(e: BinaryExpr): number {
     return this.tokenAt(this.spanOf(e.lhs).to).token.from;
   }
+}
+
+/**
+ * An upper bound of the expression nesting at the token starting at or after `pos`, from tokens
+ * alone: open parentheses plus the operators seen so far at each level (an operator chain nests
+ * one level per operator).
+ */
+function nestingEstimate(tokens: readonly Token[], pos: number): number {
+  const stack: number[] = [];
+  let outer = 0; // sum of the operators counted at the enclosing levels
+  let ops = 0;
+  let max = 0;
+  for (const t of tokens) {
+    if (t.from > pos) break;
+    if (t.text === '(' || t.text === '[' || t.text === '{') {
+      stack.push(ops);
+      outer += ops;
+      ops = 0;
+    } else if (t.text === ')' || t.text === ']' || t.text === '}') {
+      ops = stack.pop() ?? 0;
+      outer -= ops;
+    } else if (t.text === ',') {
+      ops = 0;
+    } else if (t.kind === 'operator' && t.text !== '@') {
+      ops++;
+    }
+    max = Math.max(max, outer + stack.length + ops);
+  }
+  return max;
 }
 
 function isMatchOp(t: Token | undefined): boolean {
