@@ -18,7 +18,7 @@ import { typeOf } from '../promql/ast.js';
 import { parseDuration } from '../promql/duration.js';
 import { parseExpr } from '../promql/parser.js';
 import type { LabelMatcher } from '../storage.js';
-import { goQuote, invalidParam } from './api-error.js';
+import { ApiError, goQuote, invalidParam } from './api-error.js';
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 
@@ -113,18 +113,23 @@ function isFormBody(req: Req): boolean {
   return type !== undefined && type.split(';')[0]!.trim().toLowerCase() === 'application/x-www-form-urlencoded';
 }
 
-/** Reads the request's parameters (URL query, plus the body of a form POST up to `maxBodyBytes`). */
+/**
+ * Reads the request's parameters (URL query, plus the body of a form POST up to `maxBodyBytes`).
+ * A body too large (Go's `http: POST too large`) or unreadable is a bad_data ApiError: its
+ * parameters are unknown, so no endpoint can answer.
+ */
 export async function readForm(req: Req, url: URL, maxBodyBytes = MAX_FORM_BYTES): Promise<Form> {
   const values = new Map<string, string[]>();
   let error: string | undefined;
   if (isFormBody(req)) {
+    let body: Uint8Array;
     try {
-      const body = await readBody(req, maxBodyBytes);
-      error = parseUrlEncoded(Buffer.from(body).toString('latin1'), values);
+      body = await readBody(req, maxBodyBytes);
     } catch (e) {
-      // Go's ParseForm: "http: POST too large"; a broken stream is just as unreadable.
-      error = e instanceof IngestError && e.status === 413 ? 'http: POST too large' : (e as Error).message;
+      const why = e instanceof IngestError && e.status === 413 ? 'http: POST too large' : (e as Error).message;
+      throw new ApiError('bad_data', `error parsing form values: ${why}`);
     }
+    error = parseUrlEncoded(Buffer.from(body).toString('latin1'), values);
   }
   const queryError = parseUrlEncoded(url.search.slice(1), values);
   return new Form(values, error ?? queryError);

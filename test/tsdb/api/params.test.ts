@@ -144,16 +144,17 @@ describe('form decoding', () => {
     beforeAll(async () => {
       server = http.createServer((req, res) => {
         const url = new URL(req.url ?? '/', 'http://x');
-        void readForm(req, url, 1000).then((f) => {
-          res.end(JSON.stringify({ query: f.get('query'), match: f.all('match[]'), error: f.parseError ?? null }));
-        });
+        void readForm(req, url, 1000).then(
+          (f) => res.end(JSON.stringify({ query: f.get('query'), match: f.all('match[]'), error: f.parseError ?? null })),
+          (e: Error) => res.end(JSON.stringify({ thrown: e instanceof ApiError ? `${e.errorType}: ${e.message}` : e.message })),
+        );
       });
       await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
       base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     });
     afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-    const call = async (path: string, init?: RequestInit) => (await (await fetch(`${base}${path}`, init)).json()) as { query: string; match: string[]; error: string | null };
+    const call = async (path: string, init?: RequestInit) => (await (await fetch(`${base}${path}`, init)).json()) as { query?: string; match?: string[]; error?: string | null; thrown?: string };
 
     it('a form POST: body values first, then the URL query', async () => {
       const got = await call('/?query=fromurl&match[]=b', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: 'query=up&match%5B%5D=a' });
@@ -165,9 +166,13 @@ describe('form decoding', () => {
       expect(await call('/?query=q')).toEqual({ query: 'q', match: [], error: null });
     });
 
-    it('a body over the limit is an error, not a crash', async () => {
+    it('a body over the limit is a bad_data error, not a crash', async () => {
       const got = await call('/', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `query=${'x'.repeat(2000)}` });
-      expect(got).toEqual({ query: '', match: [], error: 'http: POST too large' });
+      expect(got).toEqual({ thrown: 'bad_data: error parsing form values: http: POST too large' });
+    });
+
+    it('a bad escape in the URL is kept as the form error, the other pairs still read', async () => {
+      expect(await call('/?query=up&x=%zz')).toEqual({ query: 'up', match: [], error: 'invalid URL escape "%zz"' });
     });
   });
 });
