@@ -1,6 +1,7 @@
 // The *_over_time aggregations over one series' range window. Every function returns undefined
 // for an empty window (the engine then leaves the step without a point).
 
+import type { Annotations } from '../values.js';
 import type { RangeFunction } from './types.js';
 import { kahanInc, kahanOut } from '../kahan.js';
 import { quantileInPlace, quantileScratch } from './quantile.js';
@@ -137,7 +138,19 @@ export const absentOverTime: RangeFunction = {
   },
 };
 
-/** quantile_over_time(φ, range): warns once per step when φ is outside [0, 1]. */
+// The warning repeats for every series and step with the same φ; the engine deduplicates, but
+// skip formatting the same text millions of times in a long range query.
+let warnedQuantile = NaN;
+let warnedAnnotations: Annotations | undefined;
+
+function warnQuantile(q: number, annotations: Annotations): void {
+  if (annotations === warnedAnnotations && Object.is(q, warnedQuantile)) return;
+  warnedAnnotations = annotations;
+  warnedQuantile = q;
+  annotations.warn(`PromQL warning: quantile value should be between 0 and 1, got ${formatGoG(q)}`);
+}
+
+/** quantile_over_time(φ, range): warns when φ is outside [0, 1]. */
 export const quantileOverTime: RangeFunction = {
   kind: 'range',
   matrixArg: 1,
@@ -146,7 +159,7 @@ export const quantileOverTime: RangeFunction = {
     const n = to - from;
     if (n <= 0) return undefined;
     const q = params[0] ?? NaN;
-    if (!(q >= 0 && q <= 1)) annotations.warn(`PromQL warning: quantile value should be between 0 and 1, got ${formatGoG(q)}`);
+    if (!(q >= 0 && q <= 1)) warnQuantile(q, annotations);
     const buf = quantileScratch(n);
     for (let i = 0; i < n; i++) buf[i] = values[from + i];
     return quantileInPlace(q, buf, 0, n);
