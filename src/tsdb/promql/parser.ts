@@ -151,7 +151,7 @@ class Parser {
     // Lezer only needs the text before a lexical error. It runs in strict mode: the first syntax
     // error ends the parse at once (error recovery on long garbage takes seconds), and the message
     // is built from the tokens around it.
-    const text = lexError ? this.query.slice(0, lexError.pos) : this.query;
+    const text = lezerText(lexError ? this.query.slice(0, lexError.pos) : this.query, tokens);
     let tree: Tree | undefined;
     let errorAt = 0;
     try {
@@ -714,6 +714,25 @@ class Parser {
   private operatorPosition(e: BinaryExpr): number {
     return this.tokenAt(this.spanOf(e.lhs).to).token.from;
   }
+}
+
+/** Number spellings lezer's tokenizer knows; Prometheus also takes `1.`, `1.e3`, `0X1F`, `0x_1F`. */
+const LEZER_NUMBER = /^(?:(?:\d+(?:_?\d)*(?:\.\d+(?:_?\d)*)?|\.\d+(?:_?\d)*)(?:[eE][-+]?\d+(?:_?\d)*)?|0x[\da-fA-F]+)$/;
+
+/**
+ * The query as lezer should see it: numbers its tokenizer does not know are replaced by digits
+ * of the same length (values are read from our own tokens, offsets stay the same).
+ */
+function lezerText(text: string, tokens: readonly Token[]): string {
+  let out = '';
+  let from = 0;
+  for (const t of tokens) {
+    if (t.to > text.length) break;
+    if (t.kind !== 'number' || !/^[\d.]/.test(t.text) || LEZER_NUMBER.test(t.text)) continue;
+    out += text.slice(from, t.from) + '1'.repeat(t.to - t.from);
+    from = t.to;
+  }
+  return from === 0 ? text : out + text.slice(from);
 }
 
 /**

@@ -3,6 +3,7 @@ import type { Expr, VectorSelector } from '../../../src/tsdb/promql/ast.js';
 import { ParseError } from '../../../src/tsdb/promql/errors.js';
 import { formatExpr, parseExpr } from '../../../src/tsdb/promql/parser.js';
 import { FUNCTION_SIGNATURES } from '../../../src/tsdb/promql/function-signatures.js';
+import { compilePromRegex } from '../../../src/tsdb/promql/regex.js';
 
 // Hand-written expected trees.
 const sel = (name: string, extra: VectorSelector['matchers'] = [], mods: Partial<VectorSelector> = {}): VectorSelector => ({
@@ -28,6 +29,10 @@ describe('parseExpr: valid queries', () => {
     ['010', num(8)], // Go's ParseInt(s, 0, 64): a leading 0 is octal
     ['09', num(9)], // not octal, so a float
     ['1_000', num(1000)],
+    ['1.', num(1)], // Prometheus' lexer takes a trailing dot; lezer's does not
+    ['2.e1', num(20)],
+    ['0X1f', num(31)],
+    ['0x_1F', num(31)],
     ['Inf', num(Infinity)],
     ['+inf', num(Infinity)],
     ['-INF', num(-Infinity)],
@@ -58,6 +63,11 @@ describe('parseExpr: valid queries', () => {
     ['{__name__=~"foo.+"}', { type: 'VectorSelector', matchers: [{ name: '__name__', type: '=~', value: 'foo.+' }], offsetMs: 0 }],
     ['{"my.metric"}', sel('my.metric')],
     ['{"my.metric", "my.label"="x"}', sel('my.metric', [{ name: 'my.label', type: '=', value: 'x' }])],
+    ['foo{a=~"(?i:pro).*", b=~"[[:alpha:]]+", c=~"(?P<n>x)"}', sel('foo', [
+      { name: 'a', type: '=~', value: '(?i:pro).*' },
+      { name: 'b', type: '=~', value: '[[:alpha:]]+' },
+      { name: 'c', type: '=~', value: '(?P<n>x)' },
+    ])],
     ['foo{on="x", by="y"}', sel('foo', [{ name: 'on', type: '=', value: 'x' }, { name: 'by', type: '=', value: 'y' }])],
     ['foo offset 5m', sel('foo', [], { offsetMs: 300_000 })],
     ['foo offset -1h30m', sel('foo', [], { offsetMs: -5_400_000 })],
@@ -282,6 +292,31 @@ describe('parseExpr: invalid queries', () => {
   it('counts columns in UTF-8 bytes and lines from 1', () => {
     expect(parseError('{a="é"} $')).toBe("1:10: parse error: unexpected character: '$'");
     expect(parseError('foo +\nbar +\n  $')).toBe("3:3: parse error: unexpected character: '$'");
+  });
+});
+
+describe('compilePromRegex (RE2 spellings)', () => {
+  it.each<[string, string[], string[]]>([
+    ['(?i:PRO).*', ['PRODUCTION', 'production', 'Pro'], ['xpro', '']],
+    ['.*((?i)duc).*', ['proDUCt', 'duc'], ['du']],
+    ['(?i)foo|bar', ['FOO', 'BAR'], ['foox']],
+    ['a(?i)b', ['ab', 'aB'], ['Ab']],
+    ['(?i)[a-c]x', ['bX', 'CX'], ['dx']],
+    ['[[:alpha:]]+', ['abcXYZ'], ['a1']],
+    ['[[:digit:]_]+', ['1_2'], ['a']],
+    ['(?P<name>a)b', ['ab'], ['a']],
+    ['a.b', ['a\nb', 'axb'], ['ab']], // `.` matches newlines
+    ['a|b', ['a', 'b'], ['ab', 'xa']], // anchored at both ends
+  ])('%s', (re, yes, no) => {
+    const compiled = compilePromRegex(re);
+    for (const s of yes) expect(compiled.test(s), s).toBe(true);
+    for (const s of no) expect(compiled.test(s), s).toBe(false);
+  });
+
+  it('refuses what RE2 does not have', () => {
+    expect(() => compilePromRegex('(a)\\1')).toThrow('backreferences');
+    expect(() => compilePromRegex('a(?=b)')).toThrow('lookaround');
+    expect(() => compilePromRegex('[[:nope:]]')).toThrow('invalid character class');
   });
 });
 
