@@ -114,7 +114,7 @@ function translateBody(src: string): string {
         const on = flags[1] ?? '';
         const off = flags[2] ?? '';
         if (/[mU]/.test(on + off)) throw new InvalidRegexError(`unsupported flags in ${flags[0]}`);
-        const newCi = on.includes('i') ? true : off.includes('i') ? false : ci;
+        const newCi: boolean = on.includes('i') ? true : off.includes('i') ? false : ci;
         if (flags[3] === ')') {
           ci = newCi; // (?i): to the end of the enclosing group
         } else {
