@@ -8,6 +8,7 @@ import { QueryError } from './errors.js';
 import { formatGoFloatPlain } from './go-float.js';
 import { kahanAddAt, kahanInc, kahanOut } from './kahan.js';
 import { keepLabels, labelsKey, METRIC_NAME, setLabel } from './label-set.js';
+import { StepArrays } from './step-arrays.js';
 import type { Annotations, StepScalar, StepSeries, StepVector } from './values.js';
 
 export interface AggregateInput {
@@ -170,11 +171,12 @@ function aggregateSimple(a: AggregateInput): StepVector {
   }
 
   const out: StepVector = [];
+  const arrays = new StepArrays(steps, labels.length);
   for (let g = 0; g < labels.length; g++) {
     const base = g * steps;
     let any = false;
-    const values = new Float64Array(steps);
-    const present = new Uint8Array(steps);
+    const values = arrays.values();
+    const present = arrays.present();
     for (let i = 0; i < steps; i++) {
       const c = base + i;
       if (!seen[c]) continue;
@@ -201,6 +203,7 @@ function aggregateSimple(a: AggregateInput): StepVector {
       }
     }
     if (any) out.push({ labels: labels[g]!, values, present, dropName: dropName[g] === 1 });
+    else arrays.releaseLast(values, present);
   }
   return out;
 }
@@ -264,8 +267,9 @@ function aggregateQuantile(a: AggregateInput): StepVector {
   for (let g = 0; g < G; g++) offset[g + 1] += offset[g]!;
   const fill = new Int32Array(G);
   const buf = new Float64Array(input.length);
-  const values = labels.map(() => new Float64Array(steps));
-  const present = labels.map(() => new Uint8Array(steps));
+  const arrays = new StepArrays(steps, G);
+  const values = labels.map(() => arrays.values());
+  const present = labels.map(() => arrays.present());
   const dropName = new Uint8Array(G);
   for (let s = 0; s < input.length; s++) if (input[s]!.dropName) dropName[groupOf[s]!] = 1;
   for (let i = 0; i < steps; i++) {
@@ -325,6 +329,7 @@ function aggregateK(a: AggregateInput): StepVector {
   const singleStep = steps === 1;
   const instantOrder: number[] = [];
   const selected: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(N);
+  const arrays = new StepArrays(steps, Math.min(N, 64));
 
   for (let i = 0; i < steps; i++) {
     const p = param[i]!;
@@ -432,7 +437,7 @@ function aggregateK(a: AggregateInput): StepVector {
       for (let x = 0; x < n; x++) {
         const s = heap[base + x]!;
         if (singleStep) instantOrder.push(s);
-        (selected[s] ??= new Uint8Array(steps))[i] = 1;
+        (selected[s] ??= arrays.present())[i] = 1;
       }
     }
   }
@@ -441,7 +446,7 @@ function aggregateK(a: AggregateInput): StepVector {
   const emit = (s: number): void => {
     const series = input[s]!;
     const present = selected[s]!;
-    const values = new Float64Array(steps);
+    const values = arrays.values();
     for (let i = 0; i < steps; i++) if (present[i]) values[i] = series.values[i]!;
     out.push({ labels: series.labels, values, present, dropName: series.dropName });
   };
@@ -458,6 +463,7 @@ function countValues(a: AggregateInput): StepVector {
   if (!a.without) names.add(label);
   const outByKey = new Map<string, StepSeries>();
   const out: StepVector = [];
+  const arrays = new StepArrays(steps);
   const formatted = new Map<number, string>();
   for (let i = 0; i < steps; i++) {
     for (const s of input) {
@@ -473,7 +479,7 @@ function countValues(a: AggregateInput): StepVector {
       const key = labelsKey(labels);
       let target = outByKey.get(key);
       if (!target) {
-        target = { labels, values: new Float64Array(steps), present: new Uint8Array(steps) };
+        target = { labels, values: arrays.values(), present: arrays.present() };
         outByKey.set(key, target);
         out.push(target);
       }

@@ -6,6 +6,7 @@ import type { Labels } from '../storage.js';
 import type { BinaryOp, VectorMatching } from './ast.js';
 import { QueryError } from './errors.js';
 import { dropLabels, dropMetricName, formatLabels, getLabel, isMetadataLabel, keepLabels, labelsKey, METRIC_NAME, setLabel } from './label-set.js';
+import { StepArrays } from './step-arrays.js';
 import type { StepScalar, StepSeries, StepVector } from './values.js';
 
 /** Go's math.Pow where it differs from `**`: Pow(1, y) = 1 and Pow(−1, ±Inf) = 1 (JS gives NaN). */
@@ -79,13 +80,14 @@ export function scalarBinop(op: BinaryOp, lhs: StepScalar, rhs: StepScalar): Ste
 export function vectorScalarBinop(op: BinaryOp, vec: StepVector, scalar: StepScalar, scalarOnLeft: boolean, returnBool: boolean): StepVector {
   const out: StepVector = [];
   const cmp = isComparison(op);
+  const arrays = new StepArrays(scalar.length, vec.length);
   for (const s of vec) {
     const steps = s.values.length;
-    const values = new Float64Array(steps);
+    const values = arrays.values();
     let present = s.present;
     let kept = 0;
     if (cmp && !returnBool) {
-      const filtered = new Uint8Array(steps);
+      const filtered = arrays.present();
       for (let i = 0; i < steps; i++) {
         if (!s.present[i]) continue;
         const v = s.values[i]!;
@@ -96,7 +98,10 @@ export function vectorScalarBinop(op: BinaryOp, vec: StepVector, scalar: StepSca
           kept++;
         }
       }
-      if (kept === 0) continue;
+      if (kept === 0) {
+        arrays.releaseLast(values, filtered);
+        continue;
+      }
       present = filtered;
       out.push({ labels: s.labels, values, present, dropName: s.dropName });
       continue;
@@ -210,6 +215,7 @@ export function vectorBinop(op: BinaryOp, lhs: StepVector, rhs: StepVector, matc
   const out: StepSeries[] = [];
   const outSig: number[] = [];
   const matchNames = new Set(matching.labels);
+  const arrays = new StepArrays(steps, many.length);
 
   const resultLabels = (m: StepSeries, o: StepSeries): Labels => {
     let labels = m.labels;
@@ -263,7 +269,7 @@ export function vectorBinop(op: BinaryOp, lhs: StepVector, rhs: StepVector, matc
         if (idx === undefined) {
           idx = out.length;
           outByKey.set(key, idx);
-          out.push({ labels, values: new Float64Array(steps), present: new Uint8Array(steps), dropName: returnBool || (!dropsName && m.dropName === true) });
+          out.push({ labels, values: arrays.values(), present: arrays.present(), dropName: returnBool || (!dropsName && m.dropName === true) });
           outSig.push(sig);
         }
         cachedOne[k] = j;

@@ -13,6 +13,7 @@ import { Evaluator, mergeSameLabels, resolveAt, subqueryGrid, unwrapParens } fro
 import { FUNCTIONS } from './functions/index.js';
 import { compareLabels, dropMetricName } from './label-set.js';
 import { parseExpr } from './parser.js';
+import { StepArrays } from './step-arrays.js';
 import type { Annotations, Grid, StepVector } from './values.js';
 
 export interface EngineOptions {
@@ -110,7 +111,9 @@ export class Engine {
       for (let i = 0; i < grid.steps; i++) timestamps[i] = startMs + i * stepMs;
       series = [{ labels: [], timestamps, values: v.scalar }];
     } else if (v.kind === 'vector') {
-      series = removeDroppedNames(v.vector).map((s) => toPoints(s.labels, s.values, s.present, grid));
+      const vec = removeDroppedNames(v.vector);
+      const arrays = new StepArrays(grid.steps, vec.length);
+      series = vec.map((s) => toPoints(s.labels, s.values, s.present, grid, arrays));
       series = series.filter((s) => s.timestamps.length > 0).sort((a, b) => compareLabels(a.labels, b.labels));
     } else throw new QueryError('bad_data', 'invalid expression type "string" for range query, must be Scalar or instant Vector');
     return { value: { resultType: 'matrix', series }, warnings: [...annotations.warnings], infos: [...annotations.infos] };
@@ -126,7 +129,13 @@ export class Engine {
     const ranges = selectorRanges(expr, grid.startMs, queryEndMs, lookbackMs, this.defaultSubqueryStepMs, grid);
     const selected = new Map<VectorSelector, readonly SelectedSeries[]>();
     const loads = [...ranges].map(async ([sel, [minT, maxT]]) => {
-      selected.set(sel, await q.select(sel.matchers, minT, maxT));
+      try {
+        selected.set(sel, await q.select(sel.matchers, minT, maxT));
+      } catch (err) {
+        if (err instanceof QueryError) throw err;
+        // Prometheus reports storage failures with this prefix (errorType execution).
+        throw new QueryError('execution', `expanding series: ${err instanceof Error ? err.message : String(err)}`);
+      }
     });
     await withDeadline(Promise.all(loads), deadline, o.signal);
     const annotations = new CollectedAnnotations();
@@ -256,11 +265,12 @@ function removeDroppedNames(vec: StepVector): StepVector {
   return mergeSameLabels(vec, (s) => (s.dropName ? dropMetricName(s.labels) : s.labels));
 }
 
-function toPoints(labels: Labels, values: Float64Array, present: Uint8Array, grid: Grid): MatrixSeries {
+/** A series' present steps as points; the arrays are views into `arrays` slabs, trimmed to the point count. */
+function toPoints(labels: Labels, values: Float64Array, present: Uint8Array, grid: Grid, arrays: StepArrays): MatrixSeries {
   let n = 0;
   for (let i = 0; i < present.length; i++) n += present[i]!;
-  const timestamps = new Float64Array(n);
-  const out = new Float64Array(n);
+  const timestamps = arrays.values().subarray(0, n);
+  const out = arrays.values().subarray(0, n);
   let j = 0;
   for (let i = 0; i < present.length; i++) {
     if (!present[i]) continue;

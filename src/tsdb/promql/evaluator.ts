@@ -18,6 +18,7 @@ import { absentLabels, isValidLabelName } from './functions/index.js';
 import type { CustomFunction, ElementwiseFunction, EvaluatedArg, FunctionImpl, RangeFunction, RangeWindow } from './functions/types.js';
 import { labelsKey } from './label-set.js';
 import { selectInstant, withoutStaleMarkers, type RangeSeries } from './selectors.js';
+import { StepArrays } from './step-arrays.js';
 import type { Annotations, Grid, StepScalar, StepSeries, StepVector } from './values.js';
 
 export type InstantValue = { kind: 'vector'; vector: StepVector } | { kind: 'scalar'; scalar: StepScalar } | { kind: 'string'; value: string };
@@ -129,7 +130,15 @@ export class Evaluator {
         if (e.op === '+') return inner;
         if (inner.kind === 'scalar') return { kind: 'scalar', scalar: inner.scalar.map((v) => -v) };
         if (inner.kind !== 'vector') throw new QueryError('internal', 'unary minus on a string');
-        return { kind: 'vector', vector: inner.vector.map((s) => ({ labels: s.labels, values: s.values.map((v) => -v), present: s.present, dropName: true })) };
+        const arrays = new StepArrays(grid.steps, inner.vector.length);
+        return {
+          kind: 'vector',
+          vector: inner.vector.map((s) => {
+            const values = arrays.values();
+            for (let i = 0; i < values.length; i++) values[i] = -s.values[i]!;
+            return { labels: s.labels, values, present: s.present, dropName: true };
+          }),
+        };
       }
       case 'BinaryExpr':
         return this.binary(e, grid);
@@ -147,14 +156,18 @@ export class Evaluator {
     const data = this.o.selected.get(e) ?? [];
     const at = this.atMs(e.at);
     const out: StepVector = [];
+    const arrays = new StepArrays(grid.steps, data.length);
+    const times = sampleTimes ? new Float64Array(grid.steps) : undefined;
     for (let k = 0; k < data.length; k++) {
       if (k % CHECK_EVERY_SERIES === CHECK_EVERY_SERIES - 1) this.checkpoint();
       const s = data[k]!;
-      const values = new Float64Array(grid.steps);
-      const present = new Uint8Array(grid.steps);
-      const times = sampleTimes ? new Float64Array(grid.steps) : undefined;
+      const values = arrays.values();
+      const present = arrays.present();
       const n = selectInstant(s.timestamps, s.values, grid, e.offsetMs, at, this.o.lookbackMs, values, present, times);
-      if (n === 0) continue;
+      if (n === 0) {
+        arrays.releaseLast(values, present);
+        continue;
+      }
       this.addSamples(n);
       if (times) {
         // timestamp(): the selected samples' own times, in seconds.
@@ -229,8 +242,9 @@ export class Evaluator {
     const arg = unwrapParens(e.args[0]!);
     if (arg.type === 'VectorSelector') return this.vectorSelector(arg, grid, true);
     const input = this.evalVector(arg, grid);
+    const arrays = new StepArrays(grid.steps, input.length);
     return input.map((s) => {
-      const values = new Float64Array(grid.steps);
+      const values = arrays.values();
       for (let i = 0; i < grid.steps; i++) if (s.present[i]) values[i] = stepTime(grid, i) / 1000;
       return { labels: s.labels, values, present: s.present, dropName: true };
     });
@@ -275,36 +289,53 @@ export class Evaluator {
       labels: [],
     };
     let held = 0;
+    const { atMs, offsetMs, rangeMs } = input;
+    const steps = grid.steps;
+    const arrays = new StepArrays(steps, input.series.length);
     for (let k = 0; k < input.series.length; k++) {
       if (k % CHECK_EVERY_SERIES === CHECK_EVERY_SERIES - 1) this.checkpoint();
       const s = input.series[k]!;
-      w.timestamps = s.timestamps;
+      const ts = s.timestamps;
+      const n = ts.length;
+      w.timestamps = ts;
       w.values = s.values;
       w.labels = s.labels;
-      const values = new Float64Array(grid.steps);
-      const present = new Uint8Array(grid.steps);
+      const values = arrays.values();
+      const present = arrays.present();
       let count = 0;
       let widest = 0;
-      forEachWindow(input, s, grid, (i, from, to, startMs, endMs) => {
-        if (to === from) return;
-        if (to - from > widest) widest = to - from;
-        w.from = from;
-        w.to = to;
-        w.rangeStartMs = startMs;
-        w.rangeEndMs = endMs;
-        w.evalTimeMs = stepTime(grid, i);
+      // Two pointers over the left-open windows (end − range, end] (inlined forEachWindow: this is the hot loop).
+      let lo = 0;
+      let hi = 0;
+      for (let i = 0; i < steps; i++) {
+        const evalT = grid.startMs + i * grid.intervalMs;
+        const end = (atMs ?? evalT) - offsetMs;
+        const start = end - rangeMs;
+        if (i === 0 || atMs === undefined) {
+          while (hi < n && ts[hi]! <= end) hi++;
+          if (lo > hi) lo = hi;
+          while (lo < hi && ts[lo]! <= start) lo++;
+        }
+        if (lo === hi) continue;
+        if (hi - lo > widest) widest = hi - lo;
+        w.from = lo;
+        w.to = hi;
+        w.rangeStartMs = start;
+        w.rangeEndMs = end;
+        w.evalTimeMs = evalT;
         for (let p = 0; p < params.length; p++) paramBuf[p] = params[p]![i]!;
         const r = fn.apply(w, paramBuf, annotations);
-        if (r === undefined) return;
+        if (r === undefined) continue;
         values[i] = r;
         present[i] = 1;
         count++;
-      });
+      }
       // The window's samples are in memory while this series is processed, its output afterwards.
       this.addSamples(widest + count);
       this.samples -= widest;
       held += count;
       if (count > 0) out.push({ labels: s.labels, values, present, dropName: !fn.keepsName || s.dropName });
+      else arrays.releaseLast(values, present);
     }
     this.samples -= held; // evaluate() accounts for the result
     return out;
@@ -323,8 +354,9 @@ export class Evaluator {
     for (let a = 1; a < e.args.length; a++) params.push(this.evalScalar(e.args[a]!, grid));
     const paramBuf: number[] = new Array<number>(params.length).fill(0);
     const out: StepVector = [];
+    const arrays = new StepArrays(grid.steps, input.length);
     for (const s of input) {
-      const values = new Float64Array(grid.steps);
+      const values = arrays.values();
       let present = s.present;
       let dropped = false;
       let count = 0;

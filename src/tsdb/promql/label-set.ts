@@ -18,7 +18,10 @@ const PAIR_SEP = '\u0001';
 /** A string identifying the label set (equal sets ⇔ equal keys). */
 export function labelsKey(labels: Labels): string {
   let key = '';
-  for (const [n, v] of labels) key += n + NAME_VALUE_SEP + v + PAIR_SEP;
+  for (let i = 0; i < labels.length; i++) {
+    const pair = labels[i]!;
+    key += pair[0] + NAME_VALUE_SEP + pair[1] + PAIR_SEP;
+  }
   return key;
 }
 
@@ -26,10 +29,10 @@ export function labelsKey(labels: Labels): string {
 export function compareLabels(a: Labels, b: Labels): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    const [an, av] = a[i]!;
-    const [bn, bv] = b[i]!;
-    if (an !== bn) return an < bn ? -1 : 1;
-    if (av !== bv) return av < bv ? -1 : 1;
+    const pa = a[i]!;
+    const pb = b[i]!;
+    if (pa[0] !== pb[0]) return pa[0] < pb[0] ? -1 : 1;
+    if (pa[1] !== pb[1]) return pa[1] < pb[1] ? -1 : 1;
   }
   return a.length - b.length;
 }
