@@ -53,7 +53,6 @@ interface Answer {
 }
 
 interface Call {
-  req: Req;
   form: Form;
   tenant: string;
   querier: Querier;
@@ -110,9 +109,8 @@ export function unescapeLabelName(name: string): string {
         closed = true;
         break;
       }
-      const v = parseInt(c, 16);
-      if (Number.isNaN(v) || !/[0-9a-f]/.test(c)) return name;
-      code = code * 16 + v;
+      if (!/^[0-9a-f]$/.test(c)) return name;
+      code = code * 16 + parseInt(c, 16);
     }
     if (!closed || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return name;
     out += String.fromCodePoint(code);
@@ -420,7 +418,7 @@ export function createPrometheusApi(o: PrometheusApiOptions) {
     res.once('close', onClose);
     try {
       const form = await readForm(req, url, MAX_FORM_BYTES);
-      const call: Call = { req, form, tenant, querier: o.storage.querier(tenant), signal: aborter.signal, ...(found.labelName !== undefined && { labelName: found.labelName }) };
+      const call: Call = { form, tenant, querier: o.storage.querier(tenant), signal: aborter.signal, ...(found.labelName !== undefined && { labelName: found.labelName }) };
       const answer = await found.route.run(call);
       await sendSuccess(req, res, answer.data, answer.warnings, answer.infos);
     } catch (e) {

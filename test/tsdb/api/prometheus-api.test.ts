@@ -1,6 +1,7 @@
 // Every route of /prometheus/api/v1 over an in-memory storage, with the real parser and engine:
 // JSON shapes and exact bodies, Prometheus' error texts and statuses, methods, tenancy, limits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unescapeLabelName } from '../../../src/tsdb/api/prometheus-api.js';
 import { type ApiServer, MemStorage, call, get, post, startApi } from './helpers.js';
 
 const S = 1000;
@@ -248,6 +249,20 @@ describe('Prometheus API routes', () => {
       expect(del.status).toBe(405);
       expect((await call(`${api.url}/query`, { method: 'OPTIONS' })).status).toBe(204);
     });
+  });
+});
+
+describe('unescapeLabelName (U__ value-encoding escaping)', () => {
+  it('decodes __ and _<hex>_; leaves plain and malformed names as given', () => {
+    expect(unescapeLabelName('job')).toBe('job');
+    expect(unescapeLabelName('U__k8s_2e_pod')).toBe('k8s.pod');
+    expect(unescapeLabelName('U__a__b')).toBe('a_b');
+    expect(unescapeLabelName('U___1f642_')).toBe('🙂');
+    expect(unescapeLabelName('U__')).toBe('U__');
+    expect(unescapeLabelName('U__a_2e')).toBe('U__a_2e');
+    expect(unescapeLabelName('U__a_zz_')).toBe('U__a_zz_');
+    expect(unescapeLabelName('U__a_1234567_')).toBe('U__a_1234567_');
+    expect(unescapeLabelName('U__a_d800_')).toBe('U__a_d800_');
   });
 });
 
