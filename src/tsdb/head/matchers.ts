@@ -3,6 +3,7 @@
 // - a missing label has the value "", so `x=""`, `x!="a"`, `x=~"|a"` and `x!~"a"` also match
 //   series without `x`. `matchesEmpty` tells the index to work by subtraction in that case.
 
+import { compilePromRegex } from '../promql/regex.js';
 import type { LabelMatcher } from '../storage.js';
 
 export interface CompiledMatcher {
@@ -34,7 +35,8 @@ export function compileMatcher(m: LabelMatcher): CompiledMatcher {
     case '!~': {
       let re: RegExp;
       try {
-        re = new RegExp(`^(?:${m.value})$`, 's');
+        // RE2 spellings such as (?i:...) are translated (promql/regex.ts).
+        re = compilePromRegex(m.value);
       } catch (err) {
         throw new InvalidMatcherError(`invalid regular expression in matcher ${m.name}${m.type}"${m.value}": ${(err as Error).message}`);
       }
