@@ -436,7 +436,9 @@ const SIMPLE_ESCAPES: Record<string, number> = { a: 7, b: 8, f: 12, n: 10, r: 13
 /**
  * The value of a string literal token (quotes included) per Go's strconv.Unquote, which
  * Prometheus uses. Assumes the token passed `scan` (escapes are valid). \x and octal escapes are
- * bytes; byte sequences that are not UTF-8 decode to U+FFFD as JavaScript strings cannot hold them.
+ * bytes. A JavaScript string cannot hold bytes that are not UTF-8, so each such byte b becomes the
+ * lone surrogate U+DC00+b ("surrogateescape"): it matches no real label, fails label-name
+ * validation, and goQuote prints it back as \xNN the way Go prints the invalid byte.
  */
 export function unquoteString(literal: string): string {
   const quote = literal[0];
@@ -467,7 +469,34 @@ export function unquoteString(literal: string): string {
     plainFrom = i + 1;
   }
   pushText(body.slice(plainFrom));
-  return new TextDecoder('utf-8').decode(new Uint8Array(bytes));
+  return decodeUtf8Escaping(new Uint8Array(bytes));
+}
+
+/** Length of the valid UTF-8 sequence starting at bytes[i], or 0 if there is none. */
+function utf8SequenceLength(bytes: Uint8Array, i: number): number {
+  const b = bytes[i]!;
+  if (b < 0x80) return 1;
+  const [len, min, max] = b >= 0xc2 && b <= 0xdf ? [2, 0x80, 0xbf] : b === 0xe0 ? [3, 0xa0, 0xbf] : b === 0xed ? [3, 0x80, 0x9f] : b >= 0xe1 && b <= 0xef ? [3, 0x80, 0xbf] : b === 0xf0 ? [4, 0x90, 0xbf] : b === 0xf4 ? [4, 0x80, 0x8f] : b >= 0xf1 && b <= 0xf3 ? [4, 0x80, 0xbf] : [0, 0, 0];
+  if (len === 0 || i + len > bytes.length) return 0;
+  if (bytes[i + 1]! < min || bytes[i + 1]! > max) return 0;
+  for (let k = 2; k < len; k++) if (bytes[i + k]! < 0x80 || bytes[i + k]! > 0xbf) return 0;
+  return len;
+}
+
+function decodeUtf8Escaping(bytes: Uint8Array): string {
+  const decoder = new TextDecoder('utf-8');
+  let out = '';
+  let validFrom = 0;
+  for (let i = 0; i < bytes.length; ) {
+    const len = utf8SequenceLength(bytes, i);
+    if (len > 0) {
+      i += len;
+      continue;
+    }
+    out += decoder.decode(bytes.subarray(validFrom, i)) + String.fromCharCode(0xdc00 + bytes[i]!);
+    validFrom = ++i;
+  }
+  return out + decoder.decode(bytes.subarray(validFrom));
 }
 
 /** Go's unicode.IsPrint, approximately: letters, marks, numbers, punctuation, symbols and ASCII space. */
@@ -513,7 +542,8 @@ export function goQuote(s: string): string {
       continue;
     }
     const cp = c.codePointAt(0)!;
-    if (cp >= 0xd800 && cp < 0xe000) out += '\\ufffd'; // a lone surrogate: Go would see invalid UTF-8
+    if (cp >= 0xdc80 && cp <= 0xdcff) out += `\\x${(cp - 0xdc00).toString(16)}`; // an escaped invalid byte (unquoteString)
+    else if (cp >= 0xd800 && cp < 0xe000) out += '\\ufffd'; // another lone surrogate: Go would see invalid UTF-8
     else if (cp < 0x80) out += `\\x${cp.toString(16).padStart(2, '0')}`;
     else if (cp < 0x10000) out += `\\u${cp.toString(16).padStart(4, '0')}`;
     else out += `\\U${cp.toString(16).padStart(8, '0')}`;
