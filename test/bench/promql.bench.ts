@@ -30,23 +30,29 @@ const QUERIES = [
 /**
  * 10,000 series: m_total (counters, 100 x × 40 instances), h_bucket (classic histograms, 100 x ×
  * 4 instances × 10 le) and g (gauges, 100 x × 20 instances). Scrapes are spread over the 15 s
- * interval per instance, as a real Prometheus spreads its targets.
+ * interval per instance, as a real Prometheus spreads its targets, but never exactly on the
+ * 15 s grid of the query steps: a sample on a window edge is in 2.x's [t−5m, t] and not in 3.x's
+ * (t−5m, t], and the value check below would flag it.
  */
 function dataset(start: number): DataSeries[] {
   const out: DataSeries[] = [];
-  const times = (instance: number) => Array.from({ length: SAMPLES }, (_, i) => start + i * SCRAPE_MS + ((instance * 373) % SCRAPE_MS));
+  const times = (instance: number) => Array.from({ length: SAMPLES }, (_, i) => start + i * SCRAPE_MS + 500 + ((instance * 373) % 14_000));
   for (let x = 0; x < X_VALUES; x++) {
     for (let inst = 0; inst < 40; inst++) {
-      let v = x * 10 + inst;
+      // Counters start high: a series that starts inside a window is extrapolated towards zero
+      // differently by 2.x and 3.x when its first value is small. Each series grows at its own
+      // rate, so topk never meets ties (which either server may break its own way).
+      const own = (x * 40 + inst) / 4000;
+      let v = 10_000 + x * 10 + inst;
       const values = Array.from({ length: SAMPLES }, (_, i) => {
         // Every 50th series restarts once.
-        v = (x * 40 + inst) % 50 === 7 && i === 120 ? 0 : v + ((x + inst * 3 + i) % 9);
+        v = (x * 40 + inst) % 50 === 7 && i === 120 ? 0 : v + ((x + inst * 3 + i) % 9) + own;
         return v;
       });
       out.push({ labels: { __name__: 'm_total', instance: `i${inst}`, job: 'bench', x: `x${x}` }, timestamps: times(inst), values });
     }
     for (let inst = 0; inst < 4; inst++) {
-      const cumulative = new Array<number>(LES.length).fill(0);
+      const cumulative = LES.map((_, b) => 1000 * (b + 1));
       const perLe: number[][] = LES.map(() => []);
       for (let i = 0; i < SAMPLES; i++) {
         let c = 0;
