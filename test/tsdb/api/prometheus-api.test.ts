@@ -252,6 +252,53 @@ describe('Prometheus API routes', () => {
   });
 });
 
+describe('Prometheus API query limits', () => {
+  let api: ApiServer;
+  let small: ApiServer;
+  let plain: ApiServer;
+  beforeAll(async () => {
+    // One sample a second for 10,000 s (the last at 9,999 s).
+    const storage = new MemStorage().add('anonymous', { labels: { __name__: 'up' }, samples: Array.from({ length: 10_000 }, (_, i) => [i * S, i] as [number, number]) });
+    api = await startApi(storage, { limits: { timeoutMs: 50 } });
+    small = await startApi(storage, { limits: { maxSamples: 1000 } });
+    plain = await startApi(storage);
+  });
+  afterAll(async () => {
+    await api?.close();
+    await small?.close();
+    await plain?.close();
+  });
+
+  // 10.8 million subquery steps: seconds of work, far beyond 50 ms.
+  const heavy = 'sum(count_over_time(up[3h:1ms]))';
+
+  it('the configured timeout stops a query (503 timeout)', async () => {
+    const r = await get(api.url, 'query', { query: heavy, time: '10000' });
+    expect(r.status).toBe(503);
+    expect(r.body).toEqual({ status: 'error', errorType: 'timeout', error: expect.stringMatching(/^query timed out in /) as unknown });
+  });
+
+  it('the timeout parameter shortens the default', async () => {
+    const r = await get(plain.url, 'query', { query: heavy, time: '10000', timeout: '0.05' });
+    expect(r.status).toBe(503);
+    expect(r.body?.errorType).toBe('timeout');
+  });
+
+  it('a longer timeout parameter does not lift the cap', async () => {
+    const r = await get(api.url, 'query', { query: heavy, time: '10000', timeout: '1h' });
+    expect(r.status).toBe(503);
+  });
+
+  it('max samples', async () => {
+    const r = await get(small.url, 'query', { query: 'count_over_time(up[2h])', time: '10000' });
+    expect(r.body?.status).toBe('error');
+    expect(r.body?.error).toMatch(/too many samples/);
+    expect(r.status).toBe(r.body?.errorType === 'timeout' ? 503 : 422);
+    // (9700 s, 10000 s] holds 299 samples: under the limit.
+    expect((await get(small.url, 'query', { query: 'count_over_time(up[5m])', time: '10000' })).body?.data).toEqual({ resultType: 'vector', result: [{ metric: {}, value: [10000, '299'] }] });
+  });
+});
+
 describe('unescapeLabelName (U__ value-encoding escaping)', () => {
   it('decodes __ and _<hex>_; leaves plain and malformed names as given', () => {
     expect(unescapeLabelName('job')).toBe('job');
