@@ -262,6 +262,8 @@ function instantMatrix(evaluator: Evaluator, expr: Expr, grid: Grid): MatrixSeri
 
 /** Removes the names marked for removal and merges the series that then share a label set. */
 function removeDroppedNames(vec: StepVector): StepVector {
+  // Without names to drop every label set is already unique (each operation keys its output by labels).
+  if (!vec.some((s) => s.dropName)) return vec;
   return mergeSameLabels(vec, (s) => (s.dropName ? dropMetricName(s.labels) : s.labels));
 }
 

@@ -202,6 +202,19 @@ describe('Engine: limits', () => {
     expect(e.message).toBe('query timed out in query execution');
   });
 
+  it('a storage failure is an execution error', async () => {
+    const broken: Querier = {
+      select: async () => {
+        throw new Error('disk on fire');
+      },
+      labelNames: async () => [],
+      labelValues: async () => [],
+    };
+    const e = await queryError(new Engine().instantQuery(broken, 'up', 0));
+    expect(e.errorType).toBe('execution');
+    expect(e.message).toBe('expanding series: disk on fire');
+  });
+
   it('an aborted query is canceled', async () => {
     const ac = new AbortController();
     ac.abort();
