@@ -188,7 +188,7 @@ export function diffAnswers(want: ApiAnswer, got: ApiAnswer, ordered = false, ma
     return [`status: prometheus ${w.status}${w.error ? ` (${w.errorType}: ${w.error})` : ''}, kiln ${g.status}${g.error ? ` (${g.errorType}: ${g.error})` : ''} [http ${want.httpStatus} vs ${got.httpStatus}]`];
   }
   if (w.status === 'error') {
-    if (w.errorType !== g.errorType) out.push(`errorType: prometheus ${w.errorType} (${w.error}), kiln ${g.errorType} (${g.error})`);
+    if (w.errorType !== g.errorType || want.httpStatus !== got.httpStatus) out.push(`error: prometheus ${want.httpStatus} ${w.errorType} (${w.error}), kiln ${got.httpStatus} ${g.errorType} (${g.error})`);
     return out;
   }
   const wd = w.data as { resultType?: string; result?: unknown } | unknown[];

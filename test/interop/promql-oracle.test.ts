@@ -31,6 +31,8 @@ interface OracleQuery {
   shifted?: boolean;
   /** The vector's order matters (sort, sort_desc). */
   ordered?: boolean;
+  /** Prometheus answers an error: Kiln must answer the same errorType and HTTP status. */
+  error?: boolean;
 }
 
 const QUERIES: OracleQuery[] = [
@@ -130,6 +132,25 @@ const QUERIES: OracleQuery[] = [
   { q: 'label_replace(target_up, "dc", "$1", "nonexistent", "(.+)")' },
   { q: 'max_over_time(queue_depth[10m:])', shifted: true },
   { q: 'max_over_time(rate(http_requests_total[5m])[10m:1m] offset 5m)', shifted: true },
+  { q: 'sum(rate(http_requests_total[5m] @ start()))' },
+  { q: 'max(queue_depth @ end())' },
+  { q: 'rate(http_requests_total[5m])', step: 37 },
+  { q: 'sum_over_time(queue_depth[90s])', step: 45 },
+  { q: 'http_requests_total{instance=~"a.*|w1.*", status!~"5.."}' },
+  { q: 'count by (__name__) ({__name__=~"queue_.*|target_up|build_info"})' },
+  { q: 'target_up{zone=""}' },
+  { q: 'last_over_time(http_requests_total[1m])' },
+  { q: 'count_values by (job) ("v", target_up)' },
+  { q: 'quantile_over_time(0.95, rate(http_requests_total[5m])[10m:1m])', shifted: true },
+  { q: 'queue_depth == bool on (job) group_left max by (job) (queue_depth)' },
+  { q: 'node_temperature_celsius unless on (instance) target_up == 0' },
+  { q: 'time()' },
+  // Errors: the same errorType and HTTP status from both.
+  { q: '"hello"', kinds: ['instant'] },
+  { q: '"hello"', kinds: ['range'], error: true },
+  { q: 'sum(', error: true },
+  { q: 'rate(queue_depth)', error: true },
+  { q: 'http_requests_total / on (job) target_up', error: true },
   // 2.x vs 3.x (see KNOWN_DIFFERENCES).
   { q: 'holt_winters(node_temperature_celsius[10m], 0.5, 0.5)' },
   { q: 'count_over_time(edge_probe_total[1m])' },
@@ -149,6 +170,13 @@ const KNOWN_DIFFERENCES: Record<string, string> = {
   'range count_over_time(edge_probe_total[1m])': 'samples on both window edges: 2.x ranges are [t−1m, t] (5 samples), 3.x (t−1m, t] (4)',
   'instant edge_probe_total': 'the last sample (B+58m) is exactly 5 m before the last query time (B+63m): 2.x lookback [t−5m, t] still sees it, 3.x (t−5m, t] does not',
 };
+
+interface Case {
+  key: string;
+  ask: (api: string) => Promise<ApiAnswer>;
+  ordered?: boolean;
+  error?: boolean;
+}
 
 describe.skipIf(!haveProm)('PromQL oracle: Kiln against Prometheus 2.42 on the same data', () => {
   let prom: PrometheusProcess;
@@ -173,7 +201,7 @@ describe.skipIf(!haveProm)('PromQL oracle: Kiln against Prometheus 2.42 on the s
   });
 
   /** Asks both, prints one line per comparison, and returns the unexplained differences. */
-  async function compare(cases: Array<{ key: string; ask: (api: string) => Promise<ApiAnswer>; ordered?: boolean }>): Promise<string[]> {
+  async function compare(cases: Case[]): Promise<string[]> {
     const lines: string[] = [];
     const unexpected: string[] = [];
     for (const c of cases) {
@@ -181,8 +209,14 @@ describe.skipIf(!haveProm)('PromQL oracle: Kiln against Prometheus 2.42 on the s
       const got = await c.ask(kilnApi);
       const diff = diffAnswers(want, got, c.ordered);
       const known = KNOWN_DIFFERENCES[c.key];
-      if (want.body.status !== 'success' && known === undefined) unexpected.push(`${c.key}: Prometheus itself failed: ${want.body.error}`);
-      if (diff.length === 0 && known === undefined) lines.push(`OK    ${c.key}`);
+      if ((want.body.status !== 'success') !== (c.error === true) && known === undefined) {
+        unexpected.push(`${c.key}: Prometheus ${c.error ? 'answered' : `itself failed: ${want.body.error}`}`);
+      }
+      if (diff.length === 0 && known === undefined) {
+        // Same errorType and status; the texts are shown when they differ (not a failure).
+        const texts = want.body.error === got.body.error ? '' : `\n        prometheus: ${want.body.error}\n        kiln:       ${got.body.error}`;
+        lines.push(`OK    ${c.key}${c.error ? ` (${want.httpStatus} ${want.body.errorType})${texts}` : ''}`);
+      }
       else if (diff.length > 0 && known !== undefined) lines.push(`KNOWN ${c.key}\n        (${known})\n        ${diff.join('\n        ')}`);
       else if (diff.length > 0) {
         lines.push(`DIFF  ${c.key}\n        ${diff.join('\n        ')}`);
@@ -197,7 +231,7 @@ describe.skipIf(!haveProm)('PromQL oracle: Kiln against Prometheus 2.42 on the s
   }
 
   it('answers the instant and range queries as Prometheus does, except the listed 2.x/3.x differences', async () => {
-    const cases: Array<{ key: string; ask: (api: string) => Promise<ApiAnswer>; ordered?: boolean }> = [];
+    const cases: Case[] = [];
     for (const query of QUERIES) {
       const shift = query.shifted ? 15_000 : 0;
       const kinds = query.kinds ?? ['instant', 'range'];
@@ -206,11 +240,12 @@ describe.skipIf(!haveProm)('PromQL oracle: Kiln against Prometheus 2.42 on the s
         cases.push({
           key: `instant ${query.q}`,
           ordered: query.ordered,
+          error: query.error,
           ask: async (api) => combineInstants(await Promise.all(times.map((t) => instantQuery(api, query.q, t + shift)))),
         });
       }
       if (kinds.includes('range')) {
-        cases.push({ key: `range ${query.q}`, ask: (api) => rangeQuery(api, query.q, range.start + shift, range.end + shift, (query.step ?? 60) * 1000) });
+        cases.push({ key: `range ${query.q}`, error: query.error, ask: (api) => rangeQuery(api, query.q, range.start + shift, range.end + shift, (query.step ?? 60) * 1000) });
       }
     }
     const unexpected = await compare(cases);
@@ -220,7 +255,7 @@ describe.skipIf(!haveProm)('PromQL oracle: Kiln against Prometheus 2.42 on the s
 
   it('answers series, labels and label values as Prometheus does', async () => {
     const window = { start: apiTime(base), end: apiTime(base + 66 * MIN) };
-    const cases: Array<{ key: string; ask: (api: string) => Promise<ApiAnswer> }> = [
+    const cases: Case[] = [
       { key: 'series http_requests_total{job="api"}', ask: (api) => apiCall(api, 'series', { 'match[]': 'http_requests_total{job="api"}', ...window }) },
       { key: 'series queue_depth, target_up{job="node"}', ask: (api) => apiCall(api, 'series', { 'match[]': ['queue_depth', 'target_up{job="node"}'], ...window }) },
       { key: 'series {__name__=~"request_duration_seconds_(sum|count)"} (POST)', ask: (api) => apiCall(api, 'series', { 'match[]': '{__name__=~"request_duration_seconds_(sum|count)"}', ...window }, 'POST') },
@@ -231,6 +266,9 @@ describe.skipIf(!haveProm)('PromQL oracle: Kiln against Prometheus 2.42 on the s
       { key: 'label/instance/values match[]=http_requests_total', ask: (api) => apiCall(api, 'label/instance/values', { 'match[]': 'http_requests_total', ...window }) },
       { key: 'label/le/values', ask: (api) => apiCall(api, 'label/le/values', {}) },
       { key: 'label/nonexistent/values', ask: (api) => apiCall(api, 'label/nonexistent/values', window) },
+      { key: 'query_range step=0', error: true, ask: (api) => apiCall(api, 'query_range', { query: 'target_up', ...window, step: '0' }) },
+      { key: 'query_range end before start', error: true, ask: (api) => apiCall(api, 'query_range', { query: 'target_up', start: window.end, end: window.start, step: '15' }) },
+      { key: 'query_range over 11,000 points', error: true, ask: (api) => apiCall(api, 'query_range', { query: 'target_up', ...window, step: '0.3' }) },
     ];
     const unexpected = await compare(cases);
     expect(unexpected).toEqual([]);
