@@ -280,7 +280,7 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
     tsdbPush = createPushHandler(receiver, metrics, { maxRecvMsgSize: tc.distributor.maxRecvMsgSize, tenantOf });
     tsdbSeries = createSeriesHandler(storage, tenantOf);
     // The read side: the Prometheus HTTP API with PromQL (tsdb/api/, docs/query-api.md).
-    prometheusApi = createPrometheusApi({ storage, metadata: tsdbMetadata, tenantOf, limits: queryLimitsFromConfig(tc), logger: logger.child({ component: 'prometheus-api' }) });
+    prometheusApi = createPrometheusApi({ storage, metadata: tsdbMetadata, tenantOf, limits: queryLimitsFromConfig(tc), logger: logger.child({ component: 'prometheus-api' }), registry });
   }
 
   let worker: CompactionWorker | undefined;

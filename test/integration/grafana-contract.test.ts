@@ -168,6 +168,19 @@ describe("Grafana's Prometheus data source against kiln serve -target=tsdb", () 
     expect((await grafana(kiln, 'GET', 'targets', [])).status).toBe(404);
     expect((await grafana(kiln, 'GET', 'format_query', [['query', 'sum(up)by(job)']])).body).toEqual({ status: 'success', data: 'sum by (job) (up)' });
   });
+
+  it('/metrics counts the API requests by endpoint and status (for the operations dashboard)', async () => {
+    const count = async (endpoint: string, code: string): Promise<number> => {
+      const text = await (await fetch(`${kiln.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`kiln_tsdb_query_requests_total{endpoint="${endpoint}",status_code="${code}"}`));
+      return line === undefined ? 0 : Number(line.split(' ').pop());
+    };
+    const [ok, bad] = [await count('query', '200'), await count('query', '400')];
+    await grafana(kiln, 'GET', 'query', [['query', '1'], ['time', '4']]);
+    await grafana(kiln, 'GET', 'query', [['query', '1+'], ['time', '4']]);
+    expect(await count('query', '200')).toBe(ok + 1);
+    expect(await count('query', '400')).toBe(bad + 1);
+  });
 });
 
 describe('the Prometheus API with multitenancy', () => {

@@ -2,6 +2,7 @@
 // {"status":"error","errorType":…,"error":…} with the status of spec/tsdb.md §3.4.
 
 import type { QueryErrorType } from '../promql/errors.js';
+import { goQuote } from '../promql/go-format.js';
 
 export type ApiErrorType = QueryErrorType | 'unavailable' | 'not_found' | 'not_acceptable';
 
@@ -34,45 +35,4 @@ export class ApiError extends Error {
 /** Prometheus' invalidParamError: `invalid parameter "<name>": <why>`, bad_data. */
 export function invalidParam(name: string, why: string): ApiError {
   return new ApiError('bad_data', `invalid parameter ${goQuote(name)}: ${why}`);
-}
-
-/** Go's strconv.Quote for the strings that end up in error messages. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const c = ch.codePointAt(0)!;
-    switch (ch) {
-      case '"':
-        out += '\\"';
-        continue;
-      case '\\':
-        out += '\\\\';
-        continue;
-      case '\x07':
-        out += '\\a';
-        continue;
-      case '\b':
-        out += '\\b';
-        continue;
-      case '\f':
-        out += '\\f';
-        continue;
-      case '\n':
-        out += '\\n';
-        continue;
-      case '\r':
-        out += '\\r';
-        continue;
-      case '\t':
-        out += '\\t';
-        continue;
-      case '\v':
-        out += '\\v';
-        continue;
-    }
-    if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
-    else if (c >= 0xd800 && c <= 0xdfff) out += '\ufffd'; // a lone surrogate: invalid UTF-8 to Go
-    else out += ch;
-  }
-  return out + '"';
 }

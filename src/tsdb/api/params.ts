@@ -18,7 +18,8 @@ import { typeOf } from '../promql/ast.js';
 import { parseDuration } from '../promql/duration.js';
 import { parseExpr } from '../promql/parser.js';
 import type { LabelMatcher } from '../storage.js';
-import { ApiError, goQuote, invalidParam } from './api-error.js';
+import { goQuote } from '../promql/go-format.js';
+import { ApiError, invalidParam } from './api-error.js';
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 

@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import type http2 from 'node:http2';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { IngestError } from '../../profiles/ingest/errors.js';
 import type { MetadataStore } from '../distributor/metadata-store.js';
 import type { TenantResolver } from '../distributor/tenant.js';
@@ -19,9 +20,11 @@ import { Engine, type QueryResult } from '../promql/engine.js';
 import { QueryError } from '../promql/errors.js';
 import { formatExpr, parseExpr } from '../promql/parser.js';
 import type { Labels, LabelMatcher, Querier, Storage } from '../storage.js';
-import { ApiError, goQuote, invalidParam } from './api-error.js';
+import { goQuote } from '../promql/go-format.js';
+import { ApiError, invalidParam } from './api-error.js';
 import { type Form, MAX_FORM_BYTES, MAX_TIME_MS, MIN_TIME_MS, goAtoi, limitParam, parseDurationParam, parseMatchSets, readForm, requiredTimeParam, timeParam } from './params.js';
 import { TRUNCATED_WARNING, type QueryLimits, checkRange, effectiveTimeoutMs, truncateResult } from './query-limits.js';
+import { QueryApiMetrics } from './metrics.js';
 import { labelsJson, queryDataJson, sendBody, sendError, sendSuccess } from './response.js';
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
@@ -41,6 +44,8 @@ export interface PrometheusApiOptions {
   tenantOf: TenantResolver;
   limits: QueryLimits;
   logger?: Logger;
+  /** Where kiln_tsdb_query_* metrics are registered (none: not exported). */
+  registry?: Registry;
   /** Clock of the default `time` of instant queries (tests). */
   now?: () => number;
 }
@@ -370,10 +375,10 @@ export function createPrometheusApi(o: PrometheusApiOptions) {
     alerts: { post: false, tenant: true, run: () => ({ data: '{"alerts":[]}' }) },
   };
 
-  const routeOf = (path: string): { route: Route; labelName?: string } | undefined => {
+  const routeOf = (path: string): { route: Route; name: string; labelName?: string } | undefined => {
     const rest = path.slice(API_PREFIX.length);
     const direct = Object.hasOwn(routes, rest) && !rest.includes(':') ? routes[rest] : undefined;
-    if (direct) return { route: direct };
+    if (direct) return { route: direct, name: rest };
     const m = /^label\/([^/]+)\/values$/.exec(rest);
     if (!m) return undefined;
     let labelName: string;
@@ -382,11 +387,18 @@ export function createPrometheusApi(o: PrometheusApiOptions) {
     } catch {
       labelName = m[1]!;
     }
-    return { route: routes['label/:name/values']!, labelName };
+    return { route: routes['label/:name/values']!, name: 'label_values', labelName };
   };
 
+  const metrics = new QueryApiMetrics(o.registry);
   return async (req: Req, res: Res, url: URL): Promise<void> => {
     const found = routeOf(url.pathname);
+    const endpoint = found?.name ?? 'other';
+    const stopTimer = metrics.duration.startTimer({ endpoint });
+    res.once('finish', () => {
+      stopTimer();
+      metrics.requests.inc({ endpoint, status_code: String(res.statusCode) });
+    });
     const method = req.method ?? 'GET';
     if (!found) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('404 page not found\n');

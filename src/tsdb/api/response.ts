@@ -9,7 +9,7 @@ import type http2 from 'node:http2';
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import type { QueryValue } from '../promql/engine.js';
-import { formatGoFloat } from '../promql/go-float.js';
+import { formatGoFloat } from '../promql/go-format.js';
 import type { Labels } from '../storage.js';
 import { type ApiErrorType, ERROR_STATUS } from './api-error.js';
 

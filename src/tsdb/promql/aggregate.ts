@@ -5,7 +5,7 @@
 import type { Labels } from '../storage.js';
 import type { AggregateOp } from './ast.js';
 import { QueryError } from './errors.js';
-import { formatGoFloatPlain } from './go-float.js';
+import { formatGoFloatPlain, formatGoG } from './go-format.js';
 import { kahanAddAt, kahanInc, kahanOut } from './kahan.js';
 import { keepLabels, labelsKey, METRIC_NAME, setLabel } from './label-set.js';
 import { StepArrays } from './step-arrays.js';
@@ -505,16 +505,4 @@ function ratioSampleOffset(labels: Labels): number {
     h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
   }
   return ((h1 >>> 0) * 2 ** 21 + (h2 >>> 11)) / 2 ** 53;
-}
-
-/** Go's %g for float64 (fmt %v): shortest digits, exponent form when exp < −4 or ≥ 6. */
-export function formatGoG(v: number): string {
-  if (v !== v) return 'NaN';
-  if (v === Infinity) return '+Inf';
-  if (v === -Infinity) return '-Inf';
-  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
-  const [mantissa, expText] = v.toExponential().split('e') as [string, string];
-  const exp = Number(expText);
-  if (exp < -4 || exp >= 6) return `${mantissa}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
-  return formatGoFloatPlain(v);
 }

@@ -8,6 +8,7 @@
 // evaluation is synchronous; deadlines and cancellation are checked between nodes and every few
 // thousand series.
 
+import { goQuote } from './go-format.js';
 import type { Labels, SelectedSeries } from '../storage.js';
 import type { AggregateExpr, AtModifier, BinaryExpr, Call, Expr, MatrixSelector, SubqueryExpr, VectorMatching, VectorSelector } from './ast.js';
 import { typeOf } from './ast.js';
@@ -523,9 +524,4 @@ export function mergeSameLabels(vec: StepVector, labelsOf: (s: StepSeries) => La
     out[idx] = { labels: base.labels, values, present, dropName: base.dropName === true || s.dropName === true };
   }
   return out;
-}
-
-/** Go's %q for the strings PromQL error messages quote. */
-export function goQuote(s: string): string {
-  return JSON.stringify(s);
 }

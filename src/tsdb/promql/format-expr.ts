@@ -4,8 +4,7 @@
 
 import type { AtModifier, Expr, VectorMatching, VectorSelector } from './ast.js';
 import { formatDuration } from './duration.js';
-import { formatGoFloatPlain } from './go-float.js';
-import { goQuote } from './lexer.js';
+import { formatGoFloatPlain, goQuote } from './go-format.js';
 
 const LEGACY_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const LEGACY_METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;

@@ -7,6 +7,8 @@
 // the way Prometheus' `unexpected <token>` messages do (`identifier "foo"`, `"}"`, `<op:+>`).
 // It also decodes string literals with Go's escape rules, which Prometheus' strings use.
 
+import { goQuote, isGoPrintable } from './go-format.js';
+
 export type TokenKind =
   | 'identifier'
   | 'metric identifier'
@@ -497,58 +499,6 @@ function decodeUtf8Escaping(bytes: Uint8Array): string {
     validFrom = ++i;
   }
   return out + decoder.decode(bytes.subarray(validFrom));
-}
-
-/** Go's unicode.IsPrint, approximately: letters, marks, numbers, punctuation, symbols and ASCII space. */
-function isGoPrintable(c: string): boolean {
-  return c === ' ' || /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(c);
-}
-
-/** Go's strconv.Quote (`%q`): the form Prometheus prints strings and label values in. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const c of s) {
-    switch (c) {
-      case '"':
-        out += '\\"';
-        continue;
-      case '\\':
-        out += '\\\\';
-        continue;
-      case '\x07':
-        out += '\\a';
-        continue;
-      case '\b':
-        out += '\\b';
-        continue;
-      case '\f':
-        out += '\\f';
-        continue;
-      case '\n':
-        out += '\\n';
-        continue;
-      case '\r':
-        out += '\\r';
-        continue;
-      case '\t':
-        out += '\\t';
-        continue;
-      case '\v':
-        out += '\\v';
-        continue;
-    }
-    if (isGoPrintable(c)) {
-      out += c;
-      continue;
-    }
-    const cp = c.codePointAt(0)!;
-    if (cp >= 0xdc80 && cp <= 0xdcff) out += `\\x${(cp - 0xdc00).toString(16)}`; // an escaped invalid byte (unquoteString)
-    else if (cp >= 0xd800 && cp < 0xe000) out += '\\ufffd'; // another lone surrogate: Go would see invalid UTF-8
-    else if (cp < 0x80) out += `\\x${cp.toString(16).padStart(2, '0')}`;
-    else if (cp < 0x10000) out += `\\u${cp.toString(16).padStart(4, '0')}`;
-    else out += `\\U${cp.toString(16).padStart(8, '0')}`;
-  }
-  return out + '"';
 }
 
 /**

@@ -3,7 +3,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, goQuote } from '../../../src/tsdb/api/api-error.js';
+import { ApiError } from '../../../src/tsdb/api/api-error.js';
+import { goQuote } from '../../../src/tsdb/promql/go-format.js';
 import {
   Form,
   MAX_TIME_MS,

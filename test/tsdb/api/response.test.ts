@@ -5,7 +5,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiError, ERROR_STATUS, goQuote, invalidParam } from '../../../src/tsdb/api/api-error.js';
+import { ApiError, ERROR_STATUS, invalidParam } from '../../../src/tsdb/api/api-error.js';
+import { goQuote } from '../../../src/tsdb/promql/go-format.js';
 import { TRUNCATED_WARNING, checkRange, truncateResult } from '../../../src/tsdb/api/query-limits.js';
 import { errorBody, formatTimestamp, labelsJson, pickEncoding, queryDataJson, sendSuccess, successBody } from '../../../src/tsdb/api/response.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { aggregate, formatGoG, quantileOfSorted, type AggregateInput } from '../../../src/tsdb/promql/aggregate.js';
+import { aggregate, quantileOfSorted, type AggregateInput } from '../../../src/tsdb/promql/aggregate.js';
+import { formatGoG } from '../../../src/tsdb/promql/go-format.js';
 import type { AggregateOp } from '../../../src/tsdb/promql/ast.js';
 import type { StepSeries, StepVector } from '../../../src/tsdb/promql/values.js';
 import { labelsOf } from './memory-querier.js';

@@ -8,7 +8,7 @@ import type { Labels } from '../../storage.js';
 import type { Annotations, StepScalar, StepSeries, StepVector } from '../values.js';
 import type { CallContext, CustomFunction } from './types.js';
 import { dropLabels, getLabel, labelsKey } from '../label-set.js';
-import { goQuote, formatGoG } from './go-format.js';
+import { goQuote, formatGoG } from '../go-format.js';
 
 // Relative differences between neighbouring buckets below this are float noise and ignored.
 const SMALL_DELTA_TOLERANCE = 1e-12;

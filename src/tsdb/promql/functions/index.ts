@@ -36,7 +36,6 @@ import { absent, pi, scalar, time, vector } from './misc.js';
 export { absentLabels } from './misc.js';
 export { quantileInPlace, quantileScratch, sortWithNaNFirst } from './quantile.js';
 export { isValidLabelName } from './label-name.js';
-export { formatGoG } from './go-format.js';
 
 export const FUNCTIONS: Readonly<Record<string, FunctionImpl>> = {
   rate,

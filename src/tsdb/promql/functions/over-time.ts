@@ -5,7 +5,7 @@ import type { Annotations } from '../values.js';
 import type { RangeFunction } from './types.js';
 import { kahanInc, kahanOut } from '../kahan.js';
 import { quantileInPlace, quantileScratch } from './quantile.js';
-import { formatGoG } from './go-format.js';
+import { formatGoG } from '../go-format.js';
 
 export const sumOverTime: RangeFunction = {
   kind: 'range',

@@ -4,7 +4,7 @@
 import type { Annotations } from '../values.js';
 import type { Labels } from '../../storage.js';
 import type { RangeFunction, RangeWindow } from './types.js';
-import { goQuote } from './go-format.js';
+import { goQuote } from '../go-format.js';
 
 /**
  * The increase (counters: with resets added back) or delta of `w`, extrapolated towards the window

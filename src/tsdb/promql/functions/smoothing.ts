@@ -3,7 +3,7 @@
 
 import { QueryError } from '../errors.js';
 import type { RangeFunction } from './types.js';
-import { formatGoF } from './go-format.js';
+import { formatGoF } from '../go-format.js';
 
 export const doubleExponentialSmoothing: RangeFunction = {
   kind: 'range',

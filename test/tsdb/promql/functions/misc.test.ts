@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { FUNCTIONS } from '../../../../src/tsdb/promql/functions/index.js';
 import { naturalCompare } from '../../../../src/tsdb/promql/functions/sort.js';
 import { absentLabels } from '../../../../src/tsdb/promql/functions/misc.js';
-import { formatGoF, formatGoG } from '../../../../src/tsdb/promql/functions/go-format.js';
+import { formatGoF, formatGoG } from '../../../../src/tsdb/promql/go-format.js';
 import type { CustomFunction, RangeFunction } from '../../../../src/tsdb/promql/functions/types.js';
 import type { StepScalar, StepVector } from '../../../../src/tsdb/promql/values.js';
 import type { Expr } from '../../../../src/tsdb/promql/ast.js';
