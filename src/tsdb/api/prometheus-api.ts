@@ -18,7 +18,8 @@ import type { TenantResolver } from '../distributor/tenant.js';
 import { InvalidMatcherError } from '../head/matchers.js';
 import { Engine, type QueryResult } from '../promql/engine.js';
 import { QueryError } from '../promql/errors.js';
-import { formatExpr, parseExpr } from '../promql/parser.js';
+import { parseExpr } from '../promql/parser.js';
+import { prettyExpr } from '../promql/format-expr.js';
 import type { Labels, LabelMatcher, Querier, Storage } from '../storage.js';
 import { goQuote } from '../promql/go-format.js';
 import { ApiError, invalidParam } from './api-error.js';
@@ -253,7 +254,7 @@ export function createPrometheusApi(o: PrometheusApiOptions) {
       run: (call) => {
         let text: string;
         try {
-          text = formatExpr(parseExpr(call.form.get('query')));
+          text = prettyExpr(parseExpr(call.form.get('query')));
         } catch (e) {
           throw invalidParam('query', (e as Error).message);
         }
