@@ -27,6 +27,7 @@ import { type Form, MAX_FORM_BYTES, MAX_TIME_MS, MIN_TIME_MS, goAtoi, limitParam
 import { TRUNCATED_WARNING, type QueryLimits, checkRange, effectiveTimeoutMs, truncateResult } from './query-limits.js';
 import { QueryApiMetrics } from './metrics.js';
 import { labelsJson, queryDataJson, sendBody, sendError, sendSuccess } from './response.js';
+import { compareLabels } from '../head/labels.js';
 
 type Req = http.IncomingMessage | http2.Http2ServerRequest;
 type Res = http.ServerResponse | http2.Http2ServerResponse;
@@ -76,17 +77,6 @@ interface Route {
 }
 
 const stringListJson = (list: readonly string[]): string => JSON.stringify(list);
-
-function compareLabels(a: Labels, b: Labels): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const [an, av] = a[i]!;
-    const [bn, bv] = b[i]!;
-    if (an !== bn) return an < bn ? -1 : 1;
-    if (av !== bv) return av < bv ? -1 : 1;
-  }
-  return a.length - b.length;
-}
 
 /** Prometheus' UnescapeName for the `U__` value-encoding escaping of label names in paths; anything malformed stays as given. */
 export function unescapeLabelName(name: string): string {

@@ -25,17 +25,6 @@ export function labelsKey(labels: Labels): string {
   return key;
 }
 
-/** Prometheus' labels.Compare: pairwise by name then value; a prefix sorts first. */
-export function compareLabels(a: Labels, b: Labels): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const pa = a[i]!;
-    const pb = b[i]!;
-    if (pa[0] !== pb[0]) return pa[0] < pb[0] ? -1 : 1;
-    if (pa[1] !== pb[1]) return pa[1] < pb[1] ? -1 : 1;
-  }
-  return a.length - b.length;
-}
 
 export function getLabel(labels: Labels, name: string): string {
   for (const [n, v] of labels) if (n === name) return v;

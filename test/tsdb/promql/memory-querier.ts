@@ -5,6 +5,7 @@
 import { compileMatcher } from '../../../src/tsdb/head/matchers.js';
 import { writeStaleMarker } from '../../../src/tsdb/promql/selectors.js';
 import type { LabelMatcher, Labels, Querier, SelectedSeries } from '../../../src/tsdb/storage.js';
+import { compareLabels } from '../../../src/tsdb/head/labels.js';
 
 /** Marks a stale sample in `samples` (a value that is not a number). */
 export const STALE = Symbol('stale');
@@ -13,17 +14,6 @@ interface MemorySeries {
   labels: Labels;
   /** timestamp → value or STALE */
   samples: Map<number, number | typeof STALE>;
-}
-
-function compareLabels(a: Labels, b: Labels): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const [an, av] = a[i]!;
-    const [bn, bv] = b[i]!;
-    if (an !== bn) return an < bn ? -1 : 1;
-    if (av !== bv) return av < bv ? -1 : 1;
-  }
-  return a.length - b.length;
 }
 
 /** `{__name__: 'up', job: 'x'}` → sorted label pairs (empty values dropped). */

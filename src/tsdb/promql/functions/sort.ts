@@ -4,7 +4,8 @@
 
 import type { StepSeries, StepVector } from '../values.js';
 import type { CustomFunction } from './types.js';
-import { compareLabels, getLabel } from '../label-set.js';
+import { compareLabels } from '../../head/labels.js';
+import { getLabel } from '../label-set.js';
 
 function firstValue(s: StepSeries): number {
   return s.present[0] === 1 ? s.values[0]! : NaN;

@@ -5,6 +5,7 @@
 
 import type { Labels } from '../../../../src/tsdb/storage.js';
 import { isStaleNaN, isOrdered, type EvalCommand, type TimeRange } from './script.js';
+import { compareLabels } from '../../../../src/tsdb/head/labels.js';
 
 const EPSILON = 1e-6;
 const MIN_NORMAL = 2.2250738585072014e-308;
@@ -50,17 +51,6 @@ export function formatValue(a: Float64Array, i: number): string {
 
 export const labelsKey = (labels: Labels): string => JSON.stringify(labels);
 
-/** Prometheus' labels.Compare: pairwise by name then value, then the shorter set first. */
-export function compareLabels(a: Labels, b: Labels): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const [an, av] = a[i]!;
-    const [bn, bv] = b[i]!;
-    if (an !== bn) return an < bn ? -1 : 1;
-    if (av !== bv) return av < bv ? -1 : 1;
-  }
-  return a.length - b.length;
-}
 
 function matrixUnsorted(series: ReadonlyArray<{ labels: Labels }>): string | undefined {
   for (let i = 0; i + 1 < series.length; i++) {
