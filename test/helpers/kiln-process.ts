@@ -36,6 +36,8 @@ export async function startKiln(flags: string[] = [], dir = tempDir()): Promise<
     process.execPath,
     [
       ...KILN_NODE_FLAGS,
+      // e.g. KILN_EXTRA_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile a bench's server.
+      ...(process.env.KILN_EXTRA_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
       KILN_MAIN,
       'serve',
       '-server.http-listen-address=127.0.0.1',

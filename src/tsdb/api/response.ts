@@ -125,7 +125,10 @@ export async function sendBody(req: Req, res: Res, status: number, contentType: 
   const out: Record<string, string> = { 'content-type': contentType, ...headers };
   let bytes: Buffer = Buffer.from(body, 'utf8');
   if (encoding) {
-    bytes = encoding === 'gzip' ? await gzip(bytes) : await deflate(bytes);
+    // Fastest level: on a 13 MB range-query answer level 6 costs ~230 ms and level 1 ~35 ms, for
+    // 1.65 vs 2.2 MB: compression would otherwise be most of a large query's latency.
+    const options = { level: zlib.constants.Z_BEST_SPEED };
+    bytes = encoding === 'gzip' ? await gzip(bytes, options) : await deflate(bytes, options);
     out['content-encoding'] = encoding;
     out['vary'] = 'Accept-Encoding';
   }
