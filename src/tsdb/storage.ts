@@ -10,6 +10,20 @@ export interface SeriesSamples {
   labels: Labels;
   timestamps: readonly number[] | Float64Array;
   values: readonly number[] | Float64Array;
+  /** Kept by the caller with this label set across requests, for storage's own use (below). */
+  memo?: SeriesMemo;
+}
+
+/**
+ * Where storage may remember what it found for one label set (the head: its series), so the
+ * next request with the same label set skips the lookup. The caller keeps the memo with the
+ * label set and never reads it; storage must check a memo is still valid (its own, and nothing
+ * removed since) before trusting it.
+ */
+export interface SeriesMemo {
+  owner: unknown;
+  epoch: number;
+  series: unknown;
 }
 
 /** Why storage refused a sample (Prometheus TSDB's errors; spec/tsdb.md §2.7). */

@@ -6,6 +6,7 @@
 // stale marker 0x7ff0000000000002 — reach storage bit for bit.
 
 import os from 'node:os';
+import type { CachedSeries } from './series-cache.js';
 
 // The raw copy below writes the two little-endian 32-bit halves of each double; every platform
 // Node runs on for us (x64, arm64) is little-endian. Refuse to run silently wrong elsewhere.
@@ -33,6 +34,14 @@ export interface DecodedSeries {
   exemplars: number;
   /** Name of the first label whose value is not valid UTF-8, if any. */
   invalidUtf8Label?: string;
+  /**
+   * The label set from the tenant's cache (series-cache.ts) when the labels' bytes are a known
+   * key; `labels` is then left empty (nothing was decoded).
+   */
+  cached?: CachedSeries;
+  /** The labels' bytes in `body`, [keyStart, keyEnd), when they can be a cache key (else −1 or absent). */
+  keyStart?: number;
+  keyEnd?: number;
 }
 
 export interface DecodedRequest {
@@ -41,6 +50,8 @@ export interface DecodedRequest {
   samples: number;
   histograms: number;
   exemplars: number;
+  /** The decompressed body (the cache keys point into it). */
+  body?: Uint8Array;
 }
 
 const EMPTY = new Float64Array(0);
@@ -114,5 +125,5 @@ export class SampleCollector {
 }
 
 export function newSeries(): DecodedSeries {
-  return { labels: [], timestamps: EMPTY, values: EMPTY, histograms: 0, exemplars: 0 };
+  return { labels: [], timestamps: EMPTY, values: EMPTY, histograms: 0, exemplars: 0, invalidUtf8Label: undefined, cached: undefined, keyStart: -1, keyEnd: -1 };
 }

@@ -20,6 +20,7 @@ import { formatLabels, formatTimestamp, reasonOf, withId, withLimit } from './er
 import type { HaTracker } from './ha-tracker.js';
 import { LIMIT_FLAGS, type TenantLimits } from './limits.js';
 import type { MetadataStore } from './metadata-store.js';
+import { SeriesCache } from './series-cache.js';
 import type { DistributorMetrics } from './metrics.js';
 import { type Invalid, metricName, normalizeLabels, validateLabels, validateMetadata, validateSampleTime } from './validation.js';
 
@@ -44,10 +45,13 @@ export interface DistributorOptions {
 }
 
 const NATIVE_HISTOGRAMS = 'native-histograms-unsupported';
+/** Label sets a tenant's cache holds at most when the tenant has no series limit. */
+const UNLIMITED_CACHE_ENTRIES = 1 << 21;
 
 export class TsdbDistributor {
   private readonly rateLimiter: TenantRateLimiter;
   private readonly now: () => number;
+  private readonly caches = new Map<string, SeriesCache>();
 
   constructor(private readonly o: DistributorOptions) {
     this.now = o.now ?? Date.now;
@@ -64,7 +68,8 @@ export class TsdbDistributor {
     const result: PushResult = { status: 200, samplesWritten: 0, histogramsWritten: 0, exemplarsWritten: 0 };
 
     // 1. HA dedupe, on the first series' labels.
-    const ha = this.o.ha.check(tenant, req.series[0]?.labels);
+    const first = req.series[0];
+    const ha = this.o.ha.check(tenant, first?.cached?.labels ?? first?.labels);
     if (ha.kind === 'reject') {
       metrics.haRejectedRequests.inc({ tenant });
       return { ...result, status: 202, message: ha.message };
@@ -79,17 +84,33 @@ export class TsdbDistributor {
     let firstError: Invalid | undefined;
     const valid: SeriesSamples[] = [];
     const now = this.now();
+    // Label sets that pass validation are remembered by their bytes (series-cache.ts); a series
+    // the decoder found there skips normalising and validating. Not with HA dedupe, which
+    // changes the labels per request.
+    const cache = dropLabel === undefined ? this.seriesCache(tenant) : undefined;
+    const body = req.body;
     for (const series of req.series) {
       if (series.exemplars > 0) metrics.discardedExemplars.inc({ reason: 'exemplars_disabled', tenant }, series.exemplars);
-      let raw = series.labels;
-      if (dropLabel !== undefined) raw = raw.filter(([n]) => n !== dropLabel);
-      const labels = normalizeLabels(raw);
-      if (labels.length === 0) continue; // nothing left to name a series by: dropped, as Mimir does
-      const invalid = validateLabels(labels, limits, series.invalidUtf8Label);
-      if (invalid) {
-        firstError ??= invalid;
-        this.discard(tenant, reasonOf(invalid.id), series.timestamps.length + series.histograms);
-        continue;
+      let labels: Labels;
+      let memo = series.cached;
+      if (memo !== undefined && dropLabel === undefined) {
+        labels = memo.labels;
+      } else {
+        // (A cached label set with HA dedupe on: only if decoded with a cache, not by the push handler.)
+        let raw = memo !== undefined ? (memo.labels as [string, string][]) : series.labels;
+        memo = undefined;
+        if (dropLabel !== undefined) raw = raw.filter(([n]) => n !== dropLabel);
+        const normalized = normalizeLabels(raw);
+        if (normalized.length === 0) continue; // nothing left to name a series by: dropped, as Mimir does
+        const invalid = validateLabels(normalized, limits, series.invalidUtf8Label);
+        if (invalid) {
+          firstError ??= invalid;
+          this.discard(tenant, reasonOf(invalid.id), series.timestamps.length + series.histograms);
+          continue;
+        }
+        labels = normalized;
+        const keyStart = series.keyStart ?? -1;
+        if (cache !== undefined && body !== undefined && keyStart >= 0) memo = cache.add(body, keyStart, series.keyEnd!, labels);
       }
       if (series.histograms > 0) {
         firstError ??= {
@@ -101,11 +122,11 @@ export class TsdbDistributor {
       if (series.timestamps.length === 0) continue;
       const kept = this.checkSamples(tenant, series.timestamps, series.values, now, labels);
       if (kept === undefined) {
-        valid.push({ labels, timestamps: series.timestamps, values: series.values });
+        valid.push({ labels, timestamps: series.timestamps, values: series.values, memo });
         continue;
       }
       if (kept.error) firstError ??= kept.error;
-      if (kept.timestamps.length > 0) valid.push({ labels, timestamps: kept.timestamps, values: kept.values });
+      if (kept.timestamps.length > 0) valid.push({ labels, timestamps: kept.timestamps, values: kept.values, memo });
     }
     const metadata: MetricMetadata[] = [];
     for (const md of req.metadata) {
@@ -162,14 +183,17 @@ export class TsdbDistributor {
   private checkSamples(tenant: string, ts: Float64Array, values: Float64Array, now: number, labels: Labels): { timestamps: Float64Array; values: Float64Array; error?: Invalid } | undefined {
     let drop: Uint8Array | undefined;
     let error: Invalid | undefined;
-    const name = metricName(labels) ?? '';
+    const limits = this.o.limits;
+    // The bounds validateSampleTime checks, so the common case needs no metric name.
+    const newest = now + limits.createGracePeriodMs;
+    const oldest = limits.pastGracePeriodMs > 0 ? now - limits.pastGracePeriodMs - limits.outOfOrderWindowMs : -Infinity;
     for (let i = 0; i < ts.length; i++) {
       const t = ts[i]!;
       let reason: string | undefined;
       if (i > 0 && t === ts[i - 1]) {
         reason = 'sample_duplicate_timestamp';
-      } else {
-        const invalid = validateSampleTime(t, now, this.o.limits, name);
+      } else if (t > newest || t < oldest) {
+        const invalid = validateSampleTime(t, now, limits, metricName(labels) ?? '');
         if (invalid) {
           error ??= invalid;
           reason = reasonOf(invalid.id);
@@ -218,6 +242,22 @@ export class TsdbDistributor {
     }
     const labels = series[r.series]?.labels ?? [];
     return `${withId(text, id)}. The affected sample has timestamp ${formatTimestamp(r.timestampMs)} and is from series ${formatLabels(labels)}`;
+  }
+
+  /**
+   * The tenant's cache of known label sets, for the decoder and push(); none while HA dedupe is
+   * on. Emptied when the label limits change, bounded by twice the series limit.
+   */
+  seriesCache(tenant: string): SeriesCache | undefined {
+    if (this.o.ha.enabled) return undefined;
+    const l = this.o.limits;
+    let cache = this.caches.get(tenant);
+    if (cache === undefined) {
+      cache = new SeriesCache(l.maxSeriesPerUser > 0 ? Math.max(1024, 2 * l.maxSeriesPerUser) : UNLIMITED_CACHE_ENTRIES);
+      this.caches.set(tenant, cache);
+    }
+    cache.useLimits(`${l.maxLabelNamesPerSeries} ${l.maxLabelNamesPerInfoSeries} ${l.maxLengthLabelName} ${l.maxLengthLabelValue}`);
+    return cache;
   }
 
   private discard(tenant: string, reason: string, n: number): void {

@@ -21,6 +21,7 @@ import { LIMIT_FLAGS } from './limits.js';
 import type { DistributorMetrics } from './metrics.js';
 import { decodeWriteRequestV1 } from './remote-write-v1.js';
 import { decodeWriteRequestV2 } from './remote-write-v2.js';
+import type { SeriesCache } from './series-cache.js';
 import { type TenantResolver } from './tenant.js';
 import { SnappyError, snappyDecode, snappyDecodedLength } from './snappy-block.js';
 import { RemoteWriteDecodeError } from './wire-reader.js';
@@ -68,7 +69,8 @@ function tooLarge(max: number, size?: number): Refusal {
   );
 }
 
-export function decodeBody(version: ProtocolVersion, compressed: Uint8Array, maxSize: number, metrics?: DistributorMetrics): DecodedRequest {
+/** `cache`: the tenant's known label sets (series-cache.ts), used for 1.0 bodies. */
+export function decodeBody(version: ProtocolVersion, compressed: Uint8Array, maxSize: number, metrics?: DistributorMetrics, cache?: SeriesCache): DecodedRequest {
   let body: Buffer;
   try {
     // The announced size is checked first: a bomb is refused before anything is allocated.
@@ -81,7 +83,7 @@ export function decodeBody(version: ProtocolVersion, compressed: Uint8Array, max
   }
   metrics?.receivedBytes.inc({ kind: 'decompressed' }, body.length);
   try {
-    return version === '1.0' ? decodeWriteRequestV1(body) : decodeWriteRequestV2(body);
+    return version === '1.0' ? decodeWriteRequestV1(body, cache) : decodeWriteRequestV2(body);
   } catch (e) {
     if (e instanceof RemoteWriteDecodeError) {
       const message = version === '1.0' ? 'prometheus.WriteRequest' : 'io.prometheus.write.v2.Request';
@@ -115,7 +117,7 @@ export function createPushHandler(distributor: TsdbDistributor, metrics: Distrib
         throw e;
       }
       metrics.receivedBytes.inc({ kind: 'compressed' }, body.length);
-      const decoded = decodeBody(version, body, opts.maxRecvMsgSize, metrics);
+      const decoded = decodeBody(version, body, opts.maxRecvMsgSize, metrics, distributor.seriesCache(tenant));
       result = await distributor.push(tenant, decoded);
     } catch (e) {
       if (e instanceof Refusal || e instanceof IngestError) result = { status: e.status, message: e.message, samplesWritten: 0, histogramsWritten: 0, exemplarsWritten: 0 };

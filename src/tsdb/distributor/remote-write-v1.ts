@@ -12,12 +12,18 @@
 // skipped by wire type; a known field with the wrong wire type is an error, as in Go's decoder.
 
 import { type DecodedRequest, type DecodedSeries, METRIC_TYPES, type MetricMetadata, SampleCollector, newSeries } from './decoded-request.js';
+import { type SeriesCache, viewOf } from './series-cache.js';
 import { I64, LEN, VARINT, WireReader } from './wire-reader.js';
 
-export function decodeWriteRequestV1(body: Buffer): DecodedRequest {
+/**
+ * Decodes a WriteRequest. With a tenant's `cache` (series-cache.ts), a series whose label bytes
+ * are a known key is not decoded: it gets the cached label set (`series.cached`).
+ */
+export function decodeWriteRequestV1(body: Buffer, cache?: SeriesCache): DecodedRequest {
   const r = new WireReader(body);
+  const view = cache === undefined ? undefined : viewOf(body);
   const samples = new SampleCollector();
-  const out: DecodedRequest = { series: [], metadata: [], samples: 0, histograms: 0, exemplars: 0 };
+  const out: DecodedRequest = { series: [], metadata: [], samples: 0, histograms: 0, exemplars: 0, body };
   while (r.more()) {
     const tag = r.tag();
     const field = tag >>> 3;
@@ -26,7 +32,7 @@ export function decodeWriteRequestV1(body: Buffer): DecodedRequest {
       const end = r.lenEnd();
       const series = newSeries();
       samples.begin(series);
-      decodeSeries(r, end, series, samples);
+      decodeSeries(r, end, series, samples, cache, view);
       samples.end();
       out.series.push(series);
       out.histograms += series.histograms;
@@ -44,16 +50,69 @@ export function decodeWriteRequestV1(body: Buffer): DecodedRequest {
   return out;
 }
 
-/** Reads one TimeSeries ending at `end`, leaving `r` there. Nested messages reuse `r` by narrowing `r.end`. */
-function decodeSeries(r: WireReader, end: number, series: DecodedSeries, samples: SampleCollector): void {
+// A `labels` field written the usual way: field 1, wire type LEN, as a one-byte tag.
+const LABEL_TAG = (1 << 3) | LEN;
+
+/**
+ * The end of the run of well-framed `labels` fields (tag LABEL_TAG, a length that fits) starting
+ * at `pos`: where a series' labels end when they come first, as every sender writes them. Never
+ * throws: anything else ends the run, and the ordinary decoding loop deals with it.
+ */
+function labelRunEnd(buf: Buffer, pos: number, end: number): number {
+  while (pos < end && buf[pos] === LABEL_TAG) {
+    let p = pos + 1;
+    let len = 0;
+    let mul = 1;
+    for (;;) {
+      if (p >= end || mul > 2 ** 28) return pos;
+      const b = buf[p++]!;
+      len += (b & 0x7f) * mul;
+      if (b < 0x80) break;
+      mul *= 128;
+    }
+    if (len > end - p) return pos;
+    pos = p + len;
+  }
+  return pos;
+}
+
+/**
+ * Reads one TimeSeries ending at `end`, leaving `r` there. Nested messages reuse `r` by narrowing
+ * `r.end`. The bytes of the leading run of labels are the series' cache key; a series with labels
+ * elsewhere too has none.
+ */
+function decodeSeries(r: WireReader, end: number, series: DecodedSeries, samples: SampleCollector, cache: SeriesCache | undefined, view: DataView | undefined): void {
   const outer = r.end;
   r.end = end;
+  const keyStart = r.pos;
+  const keyEnd = labelRunEnd(r.buf, keyStart, end);
+  let keyed = keyEnd > keyStart;
+  if (keyed) {
+    series.keyStart = keyStart;
+    series.keyEnd = keyEnd;
+    const hit = cache?.find(view!, keyStart, keyEnd);
+    if (hit !== undefined) {
+      // Known label bytes: they decoded and validated before, so they are skipped.
+      series.cached = hit;
+      r.pos = keyEnd;
+    }
+  }
   while (r.more()) {
+    const at = r.pos;
     const tag = r.tag();
     const field = tag >>> 3;
     if (field === 1) {
       r.expect(tag, LEN, 'TimeSeries.labels');
       const labelEnd = r.lenEnd();
+      if (keyed && at >= keyEnd) {
+        // More labels after the run: the run's bytes are not the whole label set.
+        keyed = false;
+        series.keyStart = series.keyEnd = -1;
+        if (series.cached !== undefined) {
+          series.cached = undefined;
+          decodeLabels(r, keyStart, keyEnd, series);
+        }
+      }
       decodeLabel(r, labelEnd, series);
     } else if (field === 2) {
       r.expect(tag, LEN, 'TimeSeries.samples');
@@ -71,6 +130,21 @@ function decodeSeries(r: WireReader, end: number, series: DecodedSeries, samples
       r.skip(tag & 7);
     }
   }
+  r.end = outer;
+}
+
+/** Decodes the labels fields in [start, end) (a run labelRunEnd found), leaving `r` where it was. */
+function decodeLabels(r: WireReader, start: number, end: number, series: DecodedSeries): void {
+  const pos = r.pos;
+  const outer = r.end;
+  r.pos = start;
+  r.end = end;
+  while (r.more()) {
+    r.tag();
+    const labelEnd = r.lenEnd();
+    decodeLabel(r, labelEnd, series);
+  }
+  r.pos = pos;
   r.end = outer;
 }
 

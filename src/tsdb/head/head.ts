@@ -33,7 +33,7 @@ import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { HI, LO, bitsHi, bitsLo, floatToBits } from '../chunkenc/float-bits.js';
 import { encodeXorChunk, SAMPLES_PER_CHUNK } from '../chunkenc/xor-chunk.js';
-import type { AppendOptions, AppendOutcome, Labels, Querier, RejectedSample, SeriesSamples } from '../storage.js';
+import type { AppendOptions, AppendOutcome, Labels, Querier, RejectedSample, SeriesMemo, SeriesSamples } from '../storage.js';
 import { frameRecords } from '../wal/wal-segment.js';
 import { decodeSeriesRecord, forEachSamplesGroup, RECORD_SAMPLES, RECORD_SERIES, RecordWriter, WalDecodeError } from '../wal/wal-records.js';
 import { Wal, type ReplayStats, type TsdbLogger } from '../wal/wal.js';
@@ -97,6 +97,8 @@ export class Head {
   /** Nothing older than this is kept or accepted (the last truncate's beforeT). */
   private truncatedBefore = -Infinity;
   private scratchIds = new Uint32Array(64);
+  /** Bumped whenever series are removed: memos set before are no longer trusted. */
+  private epoch = 0;
   private truncation: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -184,7 +186,16 @@ export class Head {
         words = allWords;
         base = vals.byteOffset >>> 2;
       }
-      let ms = this.lookup(s.labels);
+      // A memo (storage.ts) the caller keeps with this label set skips the lookup while it is
+      // this head's and no truncation has removed series since it was set.
+      const memo = s.memo;
+      let ms: MemSeries | undefined;
+      if (memo !== undefined && memo.owner === this && memo.epoch === this.epoch) {
+        ms = memo.series as MemSeries;
+      } else {
+        ms = this.lookup(s.labels);
+        if (memo !== undefined && ms !== undefined) this.setMemo(memo, ms);
+      }
       groupTs.length = 0;
       for (let j = 0; j < n; j++) {
         const t = ts[j]!;
@@ -208,6 +219,7 @@ export class Head {
             break;
           }
           ms = this.create(this.nextRef++, s.labels);
+          if (memo !== undefined) this.setMemo(memo, ms);
           created.push(ms);
           createdLabels.push(s.labels);
         }
@@ -376,6 +388,7 @@ export class Head {
       ms.truncateBefore(beforeT);
       if (ms.empty) removed.push(ms.ref);
     }
+    if (removed.length > 0) this.epoch++;
     for (const ref of removed) this.byRef.delete(ref);
     this.rebuildIndex();
     let minT = Infinity;
@@ -413,6 +426,12 @@ export class Head {
       this.postings.add(ref, ids);
       this.addToHash(ms);
     }
+  }
+
+  private setMemo(memo: SeriesMemo, ms: MemSeries): void {
+    memo.owner = this;
+    memo.epoch = this.epoch;
+    memo.series = ms;
   }
 
   /** Finds a series by labels without adding symbols (a lookup must not grow the head). */
