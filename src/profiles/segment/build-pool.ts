@@ -1,21 +1,29 @@
 // Where segments are built: a pool of worker threads (build-worker.ts), or
 // the main thread when -segment-writer.build-threads=0.
 //
-// A segment is assigned to one worker when it opens and streams its request
-// parts there while it is open (in batches of up to BATCH_BYTES or BATCH_MS),
-// so decoding and interning run on another core while the main thread keeps
-// serving HTTP, and closing a segment only has to encode it. Consecutive
-// segments of a shard usually go to different workers, so one can be encoded
-// while the next fills. The SegmentWriter registers them in ULID order anyway.
+// A segment is spread over every worker of the pool: its request parts are
+// streamed, while it is open, in batches of up to BATCH_BYTES or BATCH_MS,
+// each batch to the next worker in turn, so decoding and interning run on all
+// the other cores while the main thread keeps serving HTTP. (All the pushes
+// of one service land in one shard, hence one segment: a segment per worker
+// would leave the other cores idle while one works through its backlog, and
+// that backlog is what the pushes wait for.) At the end all workers but one,
+// the segment's primary, hand their datasets over unencoded; the primary
+// merges them into its own and encodes the block. Primaries take turns, so
+// one segment is encoded while the next fills. The SegmentWriter registers
+// segments in ULID order anyway.
 //
-// A worker that dies fails every segment it holds (their pushes get 503) and
-// is replaced when the next segment opens.
+// A part is all or nothing and travels in one batch, so each worker judges
+// whole requests; the pool puts the outcomes back in the order parts came.
+//
+// A worker that dies fails every segment it holds a share of (their pushes
+// get 503) and is replaced when the next segment opens.
 
 import { fromBinary } from '@bufbuild/protobuf';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { BlockMetaSchema } from '../../gen/metastore/v1/types_pb.js';
-import { type FromWorker, type ToWorker, type WireBuilt, packBatch } from './build-protocol.js';
+import { type FromWorker, type ToWorker, type WireBuilt, type WireHead, type WirePartial, headBuffers, packBatch } from './build-protocol.js';
 import { ACCEPTED, type BuilderOptions, type BuiltSegment, type RequestPart, SegmentBuilder } from './segment-builder.js';
 
 /** One segment being built. */
@@ -73,22 +81,16 @@ export class BuildWorkerPool implements SegmentBuilds {
 
   start(id: string, shard: number, onFailure: (e: Error) => void): SegmentBuild {
     if (this.closing) throw new Error('segment build pool is closed');
-    // The worker with the fewest segments; a dead one is replaced here, not in
-    // its exit handler, so a worker that cannot start does not respawn in a loop.
-    let best = -1;
-    for (let k = 0; k < this.slots.length; k++) {
-      const i = (this.next + k) % this.slots.length;
+    // Dead workers are replaced here, not in their exit handler, so a worker
+    // that cannot start does not respawn in a loop.
+    for (let i = 0; i < this.slots.length; i++) {
       const w = this.slots[i];
-      if (!w || w.dead) {
-        best = i;
-        break;
-      }
-      if (best < 0 || w.builds.size < this.slots[best]!.builds.size) best = i;
+      if (!w || w.dead) this.slots[i] = this.spawn();
     }
-    this.next = (best + 1) % this.slots.length;
-    let w = this.slots[best];
-    if (!w || w.dead) this.slots[best] = w = this.spawn();
-    return w.start(id, shard, onFailure);
+    const first = this.next;
+    this.next = (first + 1) % this.slots.length;
+    const members = Array.from({ length: this.slots.length }, (_, k) => this.slots[(first + k) % this.slots.length]!);
+    return new PoolBuild(members, id, shard, onFailure);
   }
 
   async close(): Promise<void> {
@@ -109,9 +111,15 @@ export class BuildWorkerPool implements SegmentBuilds {
   }
 }
 
+/** A worker's view of one segment it holds a share of. */
+interface Share {
+  onMessage(m: Exclude<FromWorker, { type: 'ready' }>): void;
+  fail(e: Error): void;
+}
+
 class BuildWorker {
   readonly worker: Worker;
-  readonly builds = new Map<string, WorkerBuild>();
+  readonly shares = new Map<string, Share>();
   dead = false;
   private lastError: Error | undefined;
 
@@ -123,22 +131,28 @@ class BuildWorker {
     // Idle workers must not keep a process alive (e.g. when startup fails after
     // the writer was created); while segments are in flight the server is open.
     this.worker.unref();
-    this.worker.on('message', (m: FromWorker) => this.onMessage(m));
+    this.worker.on('message', (m: FromWorker) => {
+      if (m.type !== 'ready') this.shares.get(m.segment)?.onMessage(m);
+    });
     this.worker.on('error', (e) => (this.lastError = e));
     this.worker.on('exit', (code) => {
       this.dead = true;
-      onExit(code, this.builds.size);
+      onExit(code, this.shares.size);
       const err = new Error(`segment build worker exited (code ${code}${this.lastError ? `: ${this.lastError.message}` : ''})`);
-      for (const b of this.builds.values()) b.fail(err);
-      this.builds.clear();
+      const shares = [...this.shares.values()];
+      this.shares.clear();
+      for (const b of shares) b.fail(err);
     });
   }
 
-  start(id: string, shard: number, onFailure: (e: Error) => void): SegmentBuild {
-    const build = new WorkerBuild(this, id, onFailure);
-    this.builds.set(id, build);
+  open(id: string, shard: number, share: Share): void {
+    this.shares.set(id, share);
     this.post({ type: 'open', segment: id, shard });
-    return build;
+  }
+
+  /** Drops the segment here (it finished, or failed on another worker). */
+  forget(id: string, abort: boolean): void {
+    if (this.shares.delete(id) && abort) this.post({ type: 'abort', segment: id });
   }
 
   post(m: ToWorker, transfer: ArrayBuffer[] = []): void {
@@ -148,21 +162,18 @@ class BuildWorker {
   async terminate(): Promise<void> {
     if (!this.dead) await this.worker.terminate();
   }
-
-  private onMessage(m: FromWorker): void {
-    if (m.type === 'ready') return;
-    const build = this.builds.get(m.segment);
-    if (!build) return;
-    this.builds.delete(m.segment);
-    if (m.type === 'built') build.succeed(m);
-    else build.fail(new Error(`segment build failed: ${m.message}`));
-  }
 }
 
-class WorkerBuild implements SegmentBuild {
+/** One segment, spread over the pool's workers; members[0] is its primary. */
+class PoolBuild implements SegmentBuild {
   private pending: RequestPart[] = [];
   private pendingBytes = 0;
   private timer: NodeJS.Timeout | undefined;
+  private turn = 0;
+  /** The member each part went to, in the order parts were added. */
+  private readonly owners: number[] = [];
+  private readonly partials: (WirePartial | undefined)[];
+  private awaitedPartials: number;
   private finishing = false;
   private failed: Error | undefined;
   private resolve!: (b: BuiltSegment) => void;
@@ -173,12 +184,16 @@ class WorkerBuild implements SegmentBuild {
   });
 
   constructor(
-    private readonly owner: BuildWorker,
+    private readonly members: BuildWorker[],
     private readonly id: string,
+    shard: number,
     private readonly onFailure: (e: Error) => void,
   ) {
     // The writer awaits the result only after finish(); a failure before that is reported through onFailure.
     this.result.catch(() => undefined);
+    this.partials = new Array<WirePartial | undefined>(members.length);
+    this.awaitedPartials = members.length - 1;
+    members.forEach((w, i) => w.open(id, shard, { onMessage: (m) => this.onMessage(i, m), fail: (e) => this.fail(e) }));
   }
 
   add(part: RequestPart): void {
@@ -192,26 +207,59 @@ class WorkerBuild implements SegmentBuild {
   finish(): Promise<BuiltSegment> {
     this.finishing = true;
     this.send();
-    this.owner.post({ type: 'close', segment: this.id });
+    if (!this.failed) {
+      if (this.awaitedPartials === 0) this.closePrimary();
+      for (let i = 1; i < this.members.length; i++) this.members[i]!.post({ type: 'close', segment: this.id, partial: true });
+    }
     return this.result;
   }
 
-  succeed(m: WireBuilt): void {
-    const outcomes = new Array<BuiltSegment['outcomes'][number]>(m.parts).fill(ACCEPTED);
-    for (const [i, o] of m.rejections) outcomes[i] = o;
+  private onMessage(member: number, m: Exclude<FromWorker, { type: 'ready' }>): void {
+    if (this.failed) return;
+    if (m.type === 'failed') return this.fail(new Error(`segment build failed: ${m.message}`));
+    this.members[member]!.forget(this.id, false);
+    if (m.type === 'partial') {
+      this.partials[member] = m;
+      if (--this.awaitedPartials === 0) this.closePrimary();
+      return;
+    }
+    this.succeed(m);
+  }
+
+  /** Every other member has handed its datasets over: the primary merges them and encodes. */
+  private closePrimary(): void {
+    const heads: WireHead[] = [];
+    for (const p of this.partials) if (p) heads.push(...p.heads);
+    this.members[0]!.post({ type: 'close', segment: this.id, ...(heads.length > 0 ? { merge: heads } : {}) }, heads.flatMap(headBuffers));
+  }
+
+  private succeed(m: WireBuilt): void {
+    // Each member numbered its own parts; put the outcomes back in the order the parts came.
+    const shares = this.members.map((_, i): { parts: number; rejections: WireBuilt['rejections'] } => (i === 0 ? m : this.partials[i]!));
+    const rejected = shares.map((sh) => new Map(sh.rejections));
+    const seen = new Array<number>(this.members.length).fill(0);
+    const outcomes = this.owners.map((member) => rejected[member]!.get(seen[member]!++) ?? ACCEPTED);
+    const accepted = new Map<string, number>();
+    const rejectedRequests = new Map<string, number>();
+    for (const sh of [m, ...this.partials]) {
+      if (!sh) continue;
+      for (const [tenant, n] of sh.acceptedProfiles) accepted.set(tenant, (accepted.get(tenant) ?? 0) + n);
+      for (const [reason, n] of sh.rejectedRequests) rejectedRequests.set(reason, (rejectedRequests.get(reason) ?? 0) + n);
+    }
     this.resolve({
       outcomes,
       block: m.block ? { bytes: m.block.bytes, meta: fromBinary(BlockMetaSchema, m.block.meta) } : null,
-      acceptedProfiles: m.acceptedProfiles,
-      rejectedRequests: m.rejectedRequests,
+      acceptedProfiles: [...accepted],
+      rejectedRequests: [...rejectedRequests],
     });
   }
 
-  fail(e: Error): void {
+  private fail(e: Error): void {
     if (this.failed) return;
     this.failed = e;
     clearTimeout(this.timer);
     this.pending = [];
+    for (const w of this.members) w.forget(this.id, true);
     this.reject(e);
     if (!this.finishing) this.onFailure(e);
   }
@@ -221,9 +269,12 @@ class WorkerBuild implements SegmentBuild {
     this.timer = undefined;
     if (this.pending.length === 0 || this.failed) return;
     const batch = packBatch(this.pending);
+    const member = this.turn;
+    this.turn = (member + 1) % this.members.length;
+    for (let i = 0; i < this.pending.length; i++) this.owners.push(member);
     this.pending = [];
     this.pendingBytes = 0;
-    this.owner.post({ type: 'add', segment: this.id, batch }, [batch.buffer]);
+    this.members[member]!.post({ type: 'add', segment: this.id, batch }, [batch.buffer]);
   }
 }
 

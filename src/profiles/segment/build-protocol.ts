@@ -7,7 +7,8 @@
 // ArrayBuffer with other data (Node's Buffer pool, a multipart body), which a
 // transfer would detach.
 
-import type { Labels } from '../block/model.js';
+import type { DatasetContent, Labels, ProfileRow } from '../block/model.js';
+import type { HeadPart } from './head.js';
 import type { BuiltSegment, RequestOutcome, RequestPart } from './segment-builder.js';
 
 interface WireProfile {
@@ -30,10 +31,62 @@ export interface WireBatch {
   parts: WirePart[];
 }
 
+/**
+ * One dataset of a partial segment (see build-pool.ts: a segment's parts are
+ * spread over several workers), in columns of typed arrays so that it is
+ * transferred, not cloned, on its way to the worker that merges and encodes.
+ * The column types are DecodedProfile's, so the merge interns them with the
+ * same code (and the same compiled code) as a decoded profile.
+ */
+export interface WireHead {
+  tenant: string;
+  name: string;
+  series: Labels[];
+  strings: string[];
+  functionName: Uint32Array;
+  functionSystemName: Uint32Array;
+  functionFilename: Uint32Array;
+  functionStartLine: Float64Array;
+  mappingMemoryStart: Float64Array;
+  mappingMemoryLimit: Float64Array;
+  mappingFileOffset: Float64Array;
+  mappingFilename: Uint32Array;
+  mappingBuildId: Uint32Array;
+  mappingFlags: Uint8Array;
+  /** Mapping index of each location, -1 for none (DecodedProfile's convention, not Symbols'). */
+  locationMapping: Int32Array;
+  locationAddress: Float64Array;
+  /** Lines of location j: [locationLineStart[j], locationLineStart[j+1]). */
+  locationLineStart: Uint32Array;
+  lineFunction: Uint32Array;
+  lineNumber: Float64Array;
+  /** Locations of stack trace k: [stacktraceStart[k], stacktraceStart[k+1]). */
+  stacktraceStart: Uint32Array;
+  stacktraceLocations: Uint32Array;
+  /** Rows, one entry per row; a row's profile id and stack traces are ranges of the concatenated columns. */
+  rowSeries: Uint32Array;
+  rowIdStart: Uint32Array;
+  rowIds: Uint8Array;
+  rowTime: BigInt64Array;
+  rowDuration: BigInt64Array;
+  rowPeriod: BigInt64Array;
+  rowTotal: Float64Array;
+  rowStackStart: Uint32Array;
+  rowStacks: Uint32Array;
+  rowValues: Float64Array;
+}
+
 export type ToWorker =
   | { type: 'open'; segment: string; shard: number }
   | { type: 'add'; segment: string; batch: WireBatch }
-  | { type: 'close'; segment: string };
+  /**
+   * No more parts. `partial`: answer with the segment's datasets unencoded
+   * ('partial'); otherwise merge `merge` (other workers' partials) into it,
+   * encode it and answer 'built'.
+   */
+  | { type: 'close'; segment: string; partial?: boolean; merge?: WireHead[] }
+  /** Forget the segment: it failed elsewhere. */
+  | { type: 'abort'; segment: string };
 
 /** A built segment; `rejections` lists only the rejected parts (the others were accepted). */
 export interface WireBuilt {
@@ -47,10 +100,143 @@ export interface WireBuilt {
   rejectedRequests: BuiltSegment['rejectedRequests'];
 }
 
+/** A partial segment: like WireBuilt, with its datasets instead of a block. */
+export interface WirePartial {
+  type: 'partial';
+  segment: string;
+  parts: number;
+  rejections: [part: number, outcome: RequestOutcome][];
+  heads: WireHead[];
+  acceptedProfiles: BuiltSegment['acceptedProfiles'];
+  rejectedRequests: BuiltSegment['rejectedRequests'];
+}
+
 export type FromWorker =
   | { type: 'ready' }
   | WireBuilt
+  | WirePartial
   | { type: 'failed'; segment: string; message: string };
+
+/** The buffers of a WireHead, to transfer. */
+export function headBuffers(h: WireHead): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const v of Object.values(h)) if (ArrayBuffer.isView(v)) out.push(v.buffer as ArrayBuffer);
+  return out;
+}
+
+/** A dataset of a segment builder, in columns (see WireHead). */
+export function packHead(ds: DatasetContent): WireHead {
+  const s = ds.symbols;
+  const starts = (ends: readonly number[]) => {
+    const out = new Uint32Array(ends.length + 1);
+    for (let i = 0; i < ends.length; i++) out[i + 1] = ends[i]!;
+    return out;
+  };
+  const locationMapping = new Int32Array(s.locationMapping.length);
+  for (let j = 0; j < locationMapping.length; j++) locationMapping[j] = s.locationMapping[j]! - 1;
+  const rows = ds.rows;
+  let ids = 0;
+  let stacks = 0;
+  for (const r of rows) {
+    ids += r.profileId.length;
+    stacks += r.stacktraceIds.length;
+  }
+  const h: WireHead = {
+    tenant: ds.tenant,
+    name: ds.name,
+    series: ds.series,
+    strings: s.strings,
+    functionName: Uint32Array.from(s.functionName),
+    functionSystemName: Uint32Array.from(s.functionSystemName),
+    functionFilename: Uint32Array.from(s.functionFilename),
+    functionStartLine: Float64Array.from(s.functionStartLine),
+    mappingMemoryStart: Float64Array.from(s.mappingMemoryStart),
+    mappingMemoryLimit: Float64Array.from(s.mappingMemoryLimit),
+    mappingFileOffset: Float64Array.from(s.mappingFileOffset),
+    mappingFilename: Uint32Array.from(s.mappingFilename),
+    mappingBuildId: Uint32Array.from(s.mappingBuildId),
+    mappingFlags: Uint8Array.from(s.mappingFlags),
+    locationMapping,
+    locationAddress: Float64Array.from(s.locationAddress),
+    locationLineStart: starts(s.locationLineEnd),
+    lineFunction: Uint32Array.from(s.lineFunction),
+    lineNumber: Float64Array.from(s.lineNumber),
+    stacktraceStart: starts(s.stacktraceEnd),
+    stacktraceLocations: Uint32Array.from(s.stacktraceLocations),
+    rowSeries: new Uint32Array(rows.length),
+    rowIdStart: new Uint32Array(rows.length + 1),
+    rowIds: new Uint8Array(ids),
+    rowTime: new BigInt64Array(rows.length),
+    rowDuration: new BigInt64Array(rows.length),
+    rowPeriod: new BigInt64Array(rows.length),
+    rowTotal: new Float64Array(rows.length),
+    rowStackStart: new Uint32Array(rows.length + 1),
+    rowStacks: new Uint32Array(stacks),
+    rowValues: new Float64Array(stacks),
+  };
+  ids = 0;
+  stacks = 0;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i]!;
+    h.rowSeries[i] = r.seriesIndex;
+    h.rowIds.set(r.profileId, ids);
+    h.rowIdStart[i + 1] = ids += r.profileId.length;
+    h.rowTime[i] = r.timeNanos;
+    h.rowDuration[i] = r.durationNanos;
+    h.rowPeriod[i] = r.period;
+    h.rowTotal[i] = r.totalValue;
+    h.rowStacks.set(r.stacktraceIds, stacks);
+    h.rowValues.set(r.values, stacks);
+    h.rowStackStart[i + 1] = stacks += r.stacktraceIds.length;
+  }
+  return h;
+}
+
+/** A WireHead as DatasetHead.merge takes it: its symbols as a decoded profile's columns, and its rows. */
+export function unpackHead(h: WireHead): HeadPart {
+  const rows: ProfileRow[] = new Array<ProfileRow>(h.rowSeries.length);
+  for (let i = 0; i < rows.length; i++) {
+    const a = h.rowStackStart[i]!;
+    const b = h.rowStackStart[i + 1]!;
+    rows[i] = {
+      seriesIndex: h.rowSeries[i]!,
+      profileId: h.rowIds.subarray(h.rowIdStart[i]!, h.rowIdStart[i + 1]!),
+      timeNanos: h.rowTime[i]!,
+      durationNanos: h.rowDuration[i]!,
+      period: h.rowPeriod[i]!,
+      totalValue: h.rowTotal[i]!,
+      stacktraceIds: h.rowStacks.subarray(a, b),
+      values: h.rowValues.subarray(a, b),
+    };
+  }
+  return {
+    tenant: h.tenant,
+    name: h.name,
+    series: h.series,
+    rows,
+    symbols: {
+      strings: h.strings,
+      functionName: h.functionName,
+      functionSystemName: h.functionSystemName,
+      functionFilename: h.functionFilename,
+      functionStartLine: h.functionStartLine,
+      mappingMemoryStart: h.mappingMemoryStart,
+      mappingMemoryLimit: h.mappingMemoryLimit,
+      mappingFileOffset: h.mappingFileOffset,
+      mappingFilename: h.mappingFilename,
+      mappingBuildId: h.mappingBuildId,
+      mappingFlags: h.mappingFlags,
+      locationMapping: h.locationMapping,
+      locationAddress: h.locationAddress,
+      locationLineStart: h.locationLineStart,
+      lineFunction: h.lineFunction,
+      lineNumber: h.lineNumber,
+      sampleCount: h.stacktraceStart.length - 1,
+      sampleLocationStart: h.stacktraceStart,
+      sampleLocations: h.stacktraceLocations,
+    },
+  };
+}
 
 /** Copies the parts' bytes into one new ArrayBuffer (to transfer) and describes them. */
 export function packBatch(parts: readonly RequestPart[]): WireBatch {

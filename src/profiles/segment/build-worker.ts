@@ -1,12 +1,14 @@
 // Entry point of a segment build worker thread (started by build-pool.ts).
 // It hosts one SegmentBuilder per segment the pool assigned to it, feeds each
 // the batches of request parts in the order they arrive, and on 'close'
-// posts the encoded block back, transferring its bytes.
+// posts the encoded block back, transferring its bytes. A segment spread over
+// several workers is closed with `partial` on all but one, which answer with
+// their datasets unencoded; the last one merges those and encodes.
 
 import { toBinary } from '@bufbuild/protobuf';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BlockMetaSchema } from '../../gen/metastore/v1/types_pb.js';
-import { type FromWorker, type ToWorker, type WireBuilt, unpackBatch } from './build-protocol.js';
+import { type FromWorker, type ToWorker, type WireBuilt, type WirePartial, headBuffers, packHead, unpackBatch, unpackHead } from './build-protocol.js';
 import { type BuilderOptions, SegmentBuilder } from './segment-builder.js';
 
 const port = parentPort!;
@@ -32,18 +34,48 @@ port.on('message', (m: ToWorker) => {
       builds.set(m.segment, { builder: new SegmentBuilder(opts, m.segment, m.shard), chain: Promise.resolve() });
       return;
     case 'add': {
-      const b = builds.get(m.segment)!;
+      const b = builds.get(m.segment);
+      if (!b) return;
       const parts = unpackBatch(m.batch);
       b.chain = b.chain.then(async () => {
         for (const part of parts) await b.builder.add(part);
       });
       return;
     }
-    case 'close': {
-      const b = builds.get(m.segment)!;
+    case 'abort':
       builds.delete(m.segment);
+      return;
+    case 'close': {
+      const b = builds.get(m.segment);
+      if (!b) return;
+      builds.delete(m.segment);
+      if (m.partial) {
+        b.chain
+          .then(() => {
+            const p = b.builder.partial();
+            const heads = p.datasets.map(packHead);
+            const reply: WirePartial = {
+              type: 'partial',
+              segment: m.segment,
+              parts: p.outcomes.length,
+              rejections: [],
+              heads,
+              acceptedProfiles: p.acceptedProfiles,
+              rejectedRequests: p.rejectedRequests,
+            };
+            p.outcomes.forEach((o, i) => {
+              if (o.status !== 0) reply.rejections.push([i, o]);
+            });
+            post(reply, heads.flatMap(headBuffers));
+          })
+          .catch((e: unknown) => post({ type: 'failed', segment: m.segment, message: (e as Error).message }));
+        return;
+      }
       b.chain
-        .then(() => b.builder.finish())
+        .then(() => {
+          if (m.merge) b.builder.merge(m.merge.map(unpackHead));
+          return b.builder.finish();
+        })
         .then((built) => {
           const bytes = built.block ? ownBuffer(built.block.bytes) : undefined;
           const reply: WireBuilt = {

@@ -7,6 +7,26 @@ import type { DecodedProfile } from '../pprof/profile.js';
 import { HASH_SEED, HashIndex, mix, mix32 } from './hash-index.js';
 import type { SeriesPlan } from './series.js';
 
+/** The columns of a decoded profile that hold its symbols and stack traces: what interning reads. */
+export type SymbolSource = Pick<DecodedProfile,
+  'strings' | 'functionName' | 'functionSystemName' | 'functionFilename' | 'functionStartLine' |
+  'mappingMemoryStart' | 'mappingMemoryLimit' | 'mappingFileOffset' | 'mappingFilename' | 'mappingBuildId' | 'mappingFlags' |
+  'locationMapping' | 'locationAddress' | 'locationLineStart' | 'lineFunction' | 'lineNumber' |
+  'sampleCount' | 'sampleLocationStart' | 'sampleLocations'>;
+
+/**
+ * A dataset built elsewhere (another build worker's part of the same segment):
+ * its stack traces as the "samples" of `symbols`, and rows whose stack trace
+ * ids index them.
+ */
+export interface HeadPart {
+  tenant: string;
+  name: string;
+  series: Labels[];
+  rows: ProfileRow[];
+  symbols: SymbolSource;
+}
+
 export interface RowMeta {
   profileId: Uint8Array;
   timeNanos: bigint;
@@ -92,6 +112,34 @@ export class DatasetHead {
     }
   }
 
+  /**
+   * Adds another head's dataset: its symbols are interned like a profile's
+   * (its stack traces are the samples), its series and rows remapped.
+   */
+  merge(part: HeadPart): void {
+    const stackOf = this.internStacktraces(part.symbols);
+    const seriesOf = part.series.map((labels) => this.seriesId(labels));
+    for (const r of part.rows) {
+      const n = r.stacktraceIds.length;
+      let ids = new Uint32Array(n);
+      let values = new Float64Array(n);
+      let sorted = true;
+      for (let k = 0; k < n; k++) {
+        ids[k] = stackOf[r.stacktraceIds[k]!]!;
+        values[k] = r.values[k]!;
+        if (k > 0 && ids[k]! < ids[k - 1]!) sorted = false;
+      }
+      if (!sorted) {
+        const order = Array.from(ids.keys()).sort((a, b) => ids[a]! - ids[b]!);
+        const [i0, v0] = [ids, values];
+        ids = Uint32Array.from(order, (k) => i0[k]!);
+        values = Float64Array.from(order, (k) => v0[k]!);
+      }
+      this.rows.push({ ...r, seriesIndex: seriesOf[r.seriesIndex]!, stacktraceIds: ids, values });
+      this.bytes += 96 + n * 12;
+    }
+  }
+
   /** The dataset as the block writer takes it. */
   content(): DatasetContent {
     return { tenant: this.tenant, name: this.name, series: this.series, rows: this.rows, symbols: this.symbols };
@@ -110,7 +158,7 @@ export class DatasetHead {
   }
 
   /** Interns every sample's stack trace; returns the dataset stack trace id per sample. */
-  private internStacktraces(p: DecodedProfile): Uint32Array {
+  private internStacktraces(p: SymbolSource): Uint32Array {
     const s = this.symbols;
     const strMap = new Int32Array(p.strings.length).fill(-1);
     const str = (i: number): number => {

@@ -11,12 +11,12 @@
 
 import type { Config } from '../../config/config.js';
 import type { BlockMeta } from '../../gen/metastore/v1/types_pb.js';
-import type { Labels } from '../block/model.js';
+import type { DatasetContent, Labels } from '../block/model.js';
 import { encodeBlock } from '../block/writer.js';
 import { PprofDecodeError, PprofLimitError, decodePprof } from '../pprof/decode.js';
 import { DecompressedTooLargeError, gunzipBounded, isGzip } from '../pprof/gzip.js';
 import type { DecodedProfile } from '../pprof/profile.js';
-import { DatasetHead, type RowMeta } from './head.js';
+import { DatasetHead, type HeadPart, type RowMeta } from './head.js';
 import { type SeriesPlan, planSeries } from './series.js';
 
 /** One profile of a request. */
@@ -186,14 +186,28 @@ export class SegmentBuilder {
       this.rejected.set(e.reason, (this.rejected.get(e.reason) ?? 0) + 1);
       return;
     }
-    for (const p of prepared) {
-      const key = `${part.tenant}\u0000${p.service}`;
-      let head = this.heads.get(key);
-      if (!head) this.heads.set(key, (head = new DatasetHead(part.tenant, p.service)));
-      head.append(p.profile, p.plan, p.meta);
-    }
+    for (const p of prepared) this.head(part.tenant, p.service).append(p.profile, p.plan, p.meta);
     this.outcomes.push(ACCEPTED);
     this.accepted.set(part.tenant, (this.accepted.get(part.tenant) ?? 0) + prepared.length);
+  }
+
+  /** Adds datasets that other builders of the same segment built (see build-pool.ts), after this builder's own parts. */
+  merge(parts: readonly HeadPart[]): void {
+    for (const p of parts) this.head(p.tenant, p.name).merge(p);
+  }
+
+  /** This builder's share of a segment another builder encodes: its outcomes and unencoded datasets. The builder must not be used afterwards. */
+  partial(): Omit<BuiltSegment, 'block'> & { datasets: DatasetContent[] } {
+    const datasets = [...this.heads.values()].map((h) => h.content());
+    this.heads.clear();
+    return { outcomes: this.outcomes, datasets, acceptedProfiles: [...this.accepted], rejectedRequests: [...this.rejected] };
+  }
+
+  private head(tenant: string, service: string): DatasetHead {
+    const key = `${tenant}\u0000${service}`;
+    let head = this.heads.get(key);
+    if (!head) this.heads.set(key, (head = new DatasetHead(tenant, service)));
+    return head;
   }
 
   /** Encodes the segment. The builder must not be used afterwards. */

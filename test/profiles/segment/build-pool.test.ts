@@ -1,11 +1,21 @@
 // The build pool on real worker threads: same blocks as building on the main
-// thread, and a worker that dies fails only its segments and is replaced.
+// thread (also when a segment is spread over several workers and merged), and
+// a worker that dies fails its segments and is replaced.
 
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BuildWorkerPool, InlineBuilds, type SegmentBuilds } from '../../../src/profiles/segment/build-pool.js';
 import type { RequestPart } from '../../../src/profiles/segment/segment-builder.js';
+import { FilesystemBucket } from '../../../src/objstore/filesystem.js';
+import { segmentPath } from '../../../src/profiles/block/paths.js';
+import { readProfilesOf } from '../../helpers/stored-profiles.js';
+import { tempDir } from '../../helpers/kiln-process.js';
 import { MALFORMED, part, pprof, validation } from './helpers.js';
+
+const goCpu = readFileSync(path.resolve(import.meta.dirname, '../../../testdata/profiles/go-cpu.pb.gz'));
 
 const opts = { validation, instanceId: 'test' };
 const logger = pino({ level: 'silent' });
@@ -13,8 +23,8 @@ const pools: BuildWorkerPool[] = [];
 afterEach(async () => {
   await Promise.all(pools.splice(0).map((p) => p.close()));
 });
-const pool = (threads: number) => {
-  const p = new BuildWorkerPool(threads, opts, logger);
+const pool = (threads: number, options = opts) => {
+  const p = new BuildWorkerPool(threads, options, logger);
   pools.push(p);
   return p;
 };
@@ -46,11 +56,70 @@ describe('BuildWorkerPool', () => {
     expect(threaded.block!.meta).toEqual(inline.block!.meta);
   });
 
+  it('spreads a segment over every worker and merges it into the same profiles, outcomes in order', async () => {
+    // Parts added more than a batch window apart go to the workers in turn.
+    const spread: RequestPart[] = [
+      part([{ bytes: goCpu }, { service: 'web', bytes: pprof('shared', 1) }]),
+      part([{ bytes: goCpu }, { bytes: pprof('only-b', 2) }]),
+      part([{ bytes: MALFORMED }]),
+      part([{ service: 'web', bytes: pprof('shared', 3) }], 'tenant-b'),
+      part([{ bytes: goCpu }, { service: 'web', bytes: pprof('shared', 4) }]),
+      part([{ bytes: pprof('x', 1) }, { bytes: MALFORMED }]),
+    ];
+    const id = '01JCQ7Z8W5X3Y4V6T2S1R0P9NM';
+    // The testdata profile is newer than the parts' receive time.
+    const anyTime = { ...opts, validation: { ...validation, rejectNewerThan: 0 } };
+    const inline = await build(new InlineBuilds(anyTime), id, spread);
+    const b = pool(2, anyTime).start(id, 2, (e) => {
+      throw e;
+    });
+    for (const p of spread) {
+      b.add(p);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    const threaded = await b.finish();
+    expect(threaded.outcomes.map((o) => o.status), JSON.stringify(threaded.outcomes)).toEqual([0, 0, 400, 0, 0, 400]);
+    expect(threaded.outcomes).toEqual(inline.outcomes);
+    expect(new Map(threaded.acceptedProfiles)).toEqual(new Map(inline.acceptedProfiles));
+    expect(new Map(threaded.rejectedRequests)).toEqual(new Map(inline.rejectedRequests));
+    expect(threaded.block!.meta.datasets.map((d) => d.name).sort()).toEqual(inline.block!.meta.datasets.map((d) => d.name).sort());
+
+    const dir = tempDir();
+    try {
+      const bucket = new FilesystemBucket(dir);
+      await bucket.put(segmentPath(1, id), inline.block!.bytes);
+      await bucket.put(segmentPath(2, id), threaded.block!.bytes);
+      await bucket.close();
+      const read = async (shard: number) =>
+        (await readProfilesOf(dir, [segmentPath(shard, id)])).profiles
+          .map((p) => ({ ...p, shard: 0, stacks: [...p.stacks].sort() }))
+          .sort((x, y) => (x.profileId + x.labels.__profile_type__ < y.profileId + y.labels.__profile_type__ ? -1 : 1));
+      const [want, got] = [await read(1), await read(2)];
+      expect(want.length).toBe(22); // the Go profile has two sample types and several label sets
+      expect(got).toEqual(want);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('builds several segments at once on different workers', async () => {
     const p = pool(2);
     const ids = ['01JCQ7Z8W5X3Y4V6T2S1R0P9N0', '01JCQ7Z8W5X3Y4V6T2S1R0P9N1', '01JCQ7Z8W5X3Y4V6T2S1R0P9N2'];
     const built = await Promise.all(ids.map((id) => build(p, id, parts)));
     expect(built.map((b) => b.block!.meta.id)).toEqual(ids);
+  });
+
+  it('fails a spread segment when one of its workers dies', async () => {
+    const p = pool(2);
+    const failures: Error[] = [];
+    const doomed = p.start('01JCQ7Z8W5X3Y4V6T2S1R0P9N0', 1, (e) => failures.push(e));
+    doomed.add(parts[0]!);
+    await p.workersForTest()[1]!.terminate();
+    expect(failures).toHaveLength(1);
+    await expect(doomed.finish()).rejects.toThrow(/segment build worker exited/);
+    const next = await build(p, '01JCQ7Z8W5X3Y4V6T2S1R0P9N1', parts);
+    expect(next.outcomes.map((o) => o.status)).toEqual([0, 400, 0]);
+    expect(p.workersForTest()).toHaveLength(2);
   });
 
   it('fails the segments of a worker that dies, and replaces the worker', async () => {
