@@ -5,11 +5,17 @@
 /** A label set sorted by name, names unique, no empty values (the receiver normalises). */
 export type Labels = ReadonlyArray<readonly [name: string, value: string]>;
 
-/** The float samples of one series in one request, in the order received. Timestamps in ms. */
+/**
+ * The float samples of one series in one request, in the order received. Timestamps in ms. The
+ * samples are timestamps/values [from, to) (all of them without from/to), so the series of a
+ * request can share two arrays.
+ */
 export interface SeriesSamples {
   labels: Labels;
   timestamps: readonly number[] | Float64Array;
   values: readonly number[] | Float64Array;
+  from?: number;
+  to?: number;
   /** Kept by the caller with this label set across requests, for storage's own use (below). */
   memo?: SeriesMemo;
 }

@@ -84,11 +84,13 @@ export class TenantDb {
     return this.blocks.map((b) => b.reader.meta);
   }
 
-  async append(series: readonly SeriesSamples[], options: AppendOptions): Promise<AppendOutcome> {
+  append(series: readonly SeriesSamples[], options: AppendOptions): Promise<AppendOutcome> {
     if (options.outOfOrderWindowMs > this.oooWindowMs) this.oooWindowMs = options.outOfOrderWindowMs;
-    const outcome = await this.head.append(series, options);
-    this.o.metrics?.samplesAppended.inc(outcome.appended);
-    return outcome;
+    // Not awaited here: `series` need not stay alive while the WAL write is pending.
+    return this.head.append(series, options).then((outcome) => {
+      this.o.metrics?.samplesAppended.inc(outcome.appended);
+      return outcome;
+    });
   }
 
   /** A querier over the blocks and the head; each call reads a consistent set of blocks. */

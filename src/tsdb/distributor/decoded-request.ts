@@ -6,6 +6,7 @@
 // stale marker 0x7ff0000000000002 — reach storage bit for bit.
 
 import os from 'node:os';
+import type { SeriesMemo } from '../storage.js';
 import type { CachedSeries } from './series-cache.js';
 
 // The raw copy below writes the two little-endian 32-bit halves of each double; every platform
@@ -24,11 +25,18 @@ export interface MetricMetadata {
   unit: string;
 }
 
+/**
+ * One series of a request. It is also what the distributor hands to storage (a SeriesSamples):
+ * one object per series, no per-series arrays. Its samples are `timestamps`/`values`
+ * [from, to): the arrays are the whole request's (decoders) or the series' own (from, to absent).
+ */
 export interface DecodedSeries {
   /** As received: maybe unsorted, maybe with empty values (validation.ts normalises). */
   labels: [string, string][];
   timestamps: Float64Array;
   values: Float64Array;
+  from?: number;
+  to?: number;
   /** Native histogram samples received for this series (not stored; see docs/tsdb.md). */
   histograms: number;
   exemplars: number;
@@ -42,6 +50,13 @@ export interface DecodedSeries {
   /** The labels' bytes in `body`, [keyStart, keyEnd), when they can be a cache key (else −1 or absent). */
   keyStart?: number;
   keyEnd?: number;
+  /** Storage's memo for the label set (storage.ts SeriesMemo), set by the distributor. */
+  memo?: SeriesMemo;
+}
+
+/** The number of samples of a series. */
+export function sampleCount(s: { timestamps: ArrayLike<number>; from?: number; to?: number }): number {
+  return (s.to ?? s.timestamps.length) - (s.from ?? 0);
 }
 
 export interface DecodedRequest {
@@ -66,8 +81,7 @@ export class SampleCollector {
   private vals = new Float64Array(256);
   private words = new Uint32Array(this.vals.buffer);
   private n = 0;
-  private readonly spans: { series: DecodedSeries; start: number; end: number }[] = [];
-  private open: { series: DecodedSeries; start: number; end: number } | undefined;
+  private open: DecodedSeries | undefined;
 
   get count(): number {
     return this.n;
@@ -75,7 +89,8 @@ export class SampleCollector {
 
   /** Starts collecting the samples of `series` (call end() after its last sample). */
   begin(series: DecodedSeries): void {
-    this.open = { series, start: this.n, end: this.n };
+    series.from = this.n;
+    this.open = series;
   }
 
   /** Adds one sample; the value's 8 bytes are copied from `buf` at `at` exactly. */
@@ -98,17 +113,15 @@ export class SampleCollector {
   }
 
   end(): void {
-    const span = this.open!;
-    span.end = this.n;
-    if (span.end > span.start) this.spans.push(span);
+    this.open!.to = this.n;
     this.open = undefined;
   }
 
-  /** Points every series at its slice of the final arrays (after the last grow). */
-  finish(): void {
-    for (const { series, start, end } of this.spans) {
-      series.timestamps = this.ts.subarray(start, end);
-      series.values = this.vals.subarray(start, end);
+  /** Points every series at the final arrays (after the last grow); their ranges index them. */
+  finish(series: readonly DecodedSeries[]): void {
+    for (const s of series) {
+      s.timestamps = this.ts;
+      s.values = this.vals;
     }
   }
 
@@ -124,6 +137,22 @@ export class SampleCollector {
   }
 }
 
+/** The labels of a series before any is decoded (shared; decoders replace it before adding one). */
+export const NO_LABELS: [string, string][] = Object.freeze([]) as unknown as [string, string][];
+
 export function newSeries(): DecodedSeries {
-  return { labels: [], timestamps: EMPTY, values: EMPTY, histograms: 0, exemplars: 0, invalidUtf8Label: undefined, cached: undefined, keyStart: -1, keyEnd: -1 };
+  return {
+    labels: NO_LABELS,
+    timestamps: EMPTY,
+    values: EMPTY,
+    from: 0,
+    to: 0,
+    histograms: 0,
+    exemplars: 0,
+    invalidUtf8Label: undefined,
+    cached: undefined,
+    keyStart: -1,
+    keyEnd: -1,
+    memo: undefined,
+  };
 }

@@ -14,8 +14,8 @@
 
 import { formatDuration } from '../../config/flags.js';
 import { TenantRateLimiter } from '../../profiles/ingest/rate-limit.js';
-import type { Labels, RejectedSample, SeriesSamples, Storage } from '../storage.js';
-import type { DecodedRequest, MetricMetadata } from './decoded-request.js';
+import type { AppendOutcome, Labels, RejectedSample, SeriesSamples, Storage } from '../storage.js';
+import { type DecodedRequest, type MetricMetadata, sampleCount } from './decoded-request.js';
 import { formatLabels, formatTimestamp, reasonOf, withId, withLimit } from './errors.js';
 import type { HaTracker } from './ha-tracker.js';
 import { LIMIT_FLAGS, type TenantLimits } from './limits.js';
@@ -83,6 +83,7 @@ export class TsdbDistributor {
     // 2–3. Normalise and validate each series; collect what may be stored.
     let firstError: Invalid | undefined;
     const valid: SeriesSamples[] = [];
+    let samples = 0;
     const now = this.now();
     // Label sets that pass validation are remembered by their bytes (series-cache.ts); a series
     // the decoder found there skips normalising and validating. Not with HA dedupe, which
@@ -91,26 +92,32 @@ export class TsdbDistributor {
     const body = req.body;
     for (const series of req.series) {
       if (series.exemplars > 0) metrics.discardedExemplars.inc({ reason: 'exemplars_disabled', tenant }, series.exemplars);
+      // What goes to storage: the series itself for a known label set (the common case, no
+      // allocation), else a new object with the normalised labels.
+      let out: SeriesSamples;
       let labels: Labels;
-      let memo = series.cached;
-      if (memo !== undefined && dropLabel === undefined) {
-        labels = memo.labels;
+      const cached = series.cached;
+      if (cached !== undefined && dropLabel === undefined) {
+        labels = cached.labels;
+        series.labels = labels as [string, string][];
+        series.memo = cached;
+        out = series;
       } else {
         // (A cached label set with HA dedupe on: only if decoded with a cache, not by the push handler.)
-        let raw = memo !== undefined ? (memo.labels as [string, string][]) : series.labels;
-        memo = undefined;
+        let raw = cached !== undefined ? (cached.labels as [string, string][]) : series.labels;
         if (dropLabel !== undefined) raw = raw.filter(([n]) => n !== dropLabel);
         const normalized = normalizeLabels(raw);
         if (normalized.length === 0) continue; // nothing left to name a series by: dropped, as Mimir does
         const invalid = validateLabels(normalized, limits, series.invalidUtf8Label);
         if (invalid) {
           firstError ??= invalid;
-          this.discard(tenant, reasonOf(invalid.id), series.timestamps.length + series.histograms);
+          this.discard(tenant, reasonOf(invalid.id), sampleCount(series) + series.histograms);
           continue;
         }
         labels = normalized;
         const keyStart = series.keyStart ?? -1;
-        if (cache !== undefined && body !== undefined && keyStart >= 0) memo = cache.add(body, keyStart, series.keyEnd!, labels);
+        const memo = cache !== undefined && body !== undefined && keyStart >= 0 ? cache.add(body, keyStart, series.keyEnd!, labels) : undefined;
+        out = { labels, timestamps: series.timestamps, values: series.values, from: series.from, to: series.to, memo };
       }
       if (series.histograms > 0) {
         firstError ??= {
@@ -119,14 +126,20 @@ export class TsdbDistributor {
         };
         this.discard(tenant, reasonOf(NATIVE_HISTOGRAMS), series.histograms);
       }
-      if (series.timestamps.length === 0) continue;
-      const kept = this.checkSamples(tenant, series.timestamps, series.values, now, labels);
+      const from = series.from ?? 0;
+      const to = series.to ?? series.timestamps.length;
+      if (to === from) continue;
+      const kept = this.checkSamples(tenant, series.timestamps, series.values, from, to, now, labels);
       if (kept === undefined) {
-        valid.push({ labels, timestamps: series.timestamps, values: series.values, memo });
+        valid.push(out);
+        samples += to - from;
         continue;
       }
       if (kept.error) firstError ??= kept.error;
-      if (kept.timestamps.length > 0) valid.push({ labels, timestamps: kept.timestamps, values: kept.values, memo });
+      if (kept.timestamps.length > 0) {
+        valid.push({ labels, timestamps: kept.timestamps, values: kept.values, memo: out.memo });
+        samples += kept.timestamps.length;
+      }
     }
     const metadata: MetricMetadata[] = [];
     for (const md of req.metadata) {
@@ -140,8 +153,6 @@ export class TsdbDistributor {
     }
 
     // 4. Rate limit over what passed validation (exemplars are dropped before, so not counted).
-    let samples = 0;
-    for (const s of valid) samples += s.timestamps.length;
     const wait = this.rateLimiter.take(tenant, samples + metadata.length);
     if (wait > 0) {
       this.discard(tenant, 'rate_limited', samples);
@@ -157,22 +168,30 @@ export class TsdbDistributor {
     this.o.metadata.add(tenant, metadata);
 
     // 5. Append; storage's rejections are the ingester's errors and take precedence.
-    if (valid.length > 0) {
-      let outcome;
-      try {
-        outcome = await this.o.storage.append(tenant, valid, { outOfOrderWindowMs: limits.outOfOrderWindowMs, maxSeriesPerUser: limits.maxSeriesPerUser });
-      } catch (e) {
-        this.discard(tenant, 'storage_error', samples);
-        return { ...result, status: 500, message: `failed to store samples: ${(e as Error).message}` };
-      }
+    if (valid.length === 0) return firstError ? { ...result, status: 400, message: firstError.message } : result;
+    const failed = (e: unknown): PushResult => {
+      this.discard(tenant, 'storage_error', samples);
+      return { ...result, status: 500, message: `failed to store samples: ${(e as Error).message}` };
+    };
+    let appending: Promise<AppendOutcome>;
+    try {
+      appending = this.o.storage.append(tenant, valid, { outOfOrderWindowMs: limits.outOfOrderWindowMs, maxSeriesPerUser: limits.maxSeriesPerUser });
+    } catch (e) {
+      return failed(e);
+    }
+    // While the WAL write is awaited only the label sets are kept (for a rejection's message),
+    // not the request and its per-series objects: nothing here awaits, the callbacks below see
+    // only what they name, so a few requests in flight keep little alive across a scavenge.
+    const labelSets = valid.map((s) => s.labels);
+    return appending.then((outcome) => {
       result.samplesWritten = outcome.appended;
       if (outcome.rejected.length > 0) {
         for (const r of outcome.rejected) this.discard(tenant, STORAGE_REASONS[r.reason], 1);
-        return { ...result, status: 400, message: this.rejectionMessage(outcome.rejected[0]!, valid) };
+        return { ...result, status: 400, message: this.rejectionMessage(outcome.rejected[0]!, labelSets) };
       }
-    }
-    if (firstError) return { ...result, status: 400, message: firstError.message };
-    return result;
+      if (firstError) return { ...result, status: 400, message: firstError.message };
+      return result;
+    }, failed);
   }
 
   /**
@@ -180,17 +199,17 @@ export class TsdbDistributor {
    * timestamps within the request (the first is kept, later ones dropped silently, as Mimir
    * does). The common all-good case returns undefined: keep the input arrays as they are.
    */
-  private checkSamples(tenant: string, ts: Float64Array, values: Float64Array, now: number, labels: Labels): { timestamps: Float64Array; values: Float64Array; error?: Invalid } | undefined {
+  private checkSamples(tenant: string, ts: Float64Array, values: Float64Array, from: number, to: number, now: number, labels: Labels): { timestamps: Float64Array; values: Float64Array; error?: Invalid } | undefined {
     let drop: Uint8Array | undefined;
     let error: Invalid | undefined;
     const limits = this.o.limits;
     // The bounds validateSampleTime checks, so the common case needs no metric name.
     const newest = now + limits.createGracePeriodMs;
     const oldest = limits.pastGracePeriodMs > 0 ? now - limits.pastGracePeriodMs - limits.outOfOrderWindowMs : -Infinity;
-    for (let i = 0; i < ts.length; i++) {
+    for (let i = from; i < to; i++) {
       const t = ts[i]!;
       let reason: string | undefined;
-      if (i > 0 && t === ts[i - 1]) {
+      if (i > from && t === ts[i - 1]) {
         reason = 'sample_duplicate_timestamp';
       } else if (t > newest || t < oldest) {
         const invalid = validateSampleTime(t, now, limits, metricName(labels) ?? '');
@@ -200,7 +219,7 @@ export class TsdbDistributor {
         }
       }
       if (reason !== undefined) {
-        (drop ??= new Uint8Array(ts.length))[i] = 1;
+        (drop ??= new Uint8Array(to - from))[i - from] = 1;
         this.discard(tenant, reason, 1);
       }
     }
@@ -213,15 +232,15 @@ export class TsdbDistributor {
     const inWords = new Uint32Array(values.buffer, values.byteOffset, values.length * 2);
     for (let i = 0, j = 0; i < drop.length; i++) {
       if (drop[i] === 1) continue;
-      outTs[j] = ts[i]!;
-      outWords[2 * j] = inWords[2 * i]!;
-      outWords[2 * j + 1] = inWords[2 * i + 1]!;
+      outTs[j] = ts[from + i]!;
+      outWords[2 * j] = inWords[2 * (from + i)]!;
+      outWords[2 * j + 1] = inWords[2 * (from + i) + 1]!;
       j++;
     }
     return { timestamps: outTs, values: new Float64Array(outWords.buffer), ...(error && { error }) };
   }
 
-  private rejectionMessage(r: RejectedSample, series: readonly SeriesSamples[]): string {
+  private rejectionMessage(r: RejectedSample, labelSets: readonly Labels[]): string {
     if (r.reason === 'max_series_per_user') {
       return withLimit(`per-user series limit of ${this.o.limits.maxSeriesPerUser} exceeded`, 'max-series-per-user', LIMIT_FLAGS.maxSeriesPerUser);
     }
@@ -240,7 +259,7 @@ export class TsdbDistributor {
         ? `the sample has been rejected because another sample with a more recent timestamp has already been ingested and this sample is beyond the out-of-order time window of ${formatDuration(window)}`
         : 'the sample has been rejected because its timestamp is too old';
     }
-    const labels = series[r.series]?.labels ?? [];
+    const labels = labelSets[r.series] ?? [];
     return `${withId(text, id)}. The affected sample has timestamp ${formatTimestamp(r.timestampMs)} and is from series ${formatLabels(labels)}`;
   }
 

@@ -11,7 +11,7 @@
 // Exemplars and histograms are only counted (the receiver stores neither). Unknown fields are
 // skipped by wire type; a known field with the wrong wire type is an error, as in Go's decoder.
 
-import { type DecodedRequest, type DecodedSeries, METRIC_TYPES, type MetricMetadata, SampleCollector, newSeries } from './decoded-request.js';
+import { type DecodedRequest, type DecodedSeries, METRIC_TYPES, type MetricMetadata, NO_LABELS, SampleCollector, newSeries } from './decoded-request.js';
 import { type SeriesCache, viewOf } from './series-cache.js';
 import { I64, LEN, VARINT, WireReader } from './wire-reader.js';
 
@@ -45,7 +45,7 @@ export function decodeWriteRequestV1(body: Buffer, cache?: SeriesCache): Decoded
       r.skip(tag & 7);
     }
   }
-  samples.finish();
+  samples.finish(out.series);
   out.samples = samples.count;
   return out;
 }
@@ -178,6 +178,7 @@ function decodeLabel(r: WireReader, end: number, series: DecodedSeries): void {
   }
   r.end = outer;
   if (invalid && series.invalidUtf8Label === undefined) series.invalidUtf8Label = name;
+  if (series.labels === NO_LABELS) series.labels = [];
   series.labels.push([name, value]);
 }
 

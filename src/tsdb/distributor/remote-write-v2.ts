@@ -11,7 +11,7 @@
 // (name, value) index pairs, symbols[0] must be "". Symbols are decoded first, wherever they
 // appear in the body, so a series never refers to a table that is still incomplete.
 
-import { type DecodedRequest, type DecodedSeries, METRIC_TYPES, type MetricMetadata, SampleCollector, newSeries } from './decoded-request.js';
+import { type DecodedRequest, type DecodedSeries, METRIC_TYPES, type MetricMetadata, NO_LABELS, SampleCollector, newSeries } from './decoded-request.js';
 import { decodeSample } from './remote-write-v1.js';
 import { LEN, RemoteWriteDecodeError, VARINT, WireReader } from './wire-reader.js';
 
@@ -54,7 +54,7 @@ export function decodeWriteRequestV2(body: Buffer): DecodedRequest {
     out.exemplars += series.exemplars;
     if (metadata) out.metadata.push(metadata);
   }
-  samples.finish();
+  samples.finish(out.series);
   out.samples = samples.count;
   return out;
 }
@@ -125,6 +125,7 @@ function decodeSeries(r: WireReader, series: DecodedSeries, ctx: SeriesContext):
     const name = symbol(ctx, refs[i]!);
     const value = symbol(ctx, refs[i + 1]!);
     if (series.invalidUtf8Label === undefined && ctx.invalidSymbols?.has(refs[i + 1]!)) series.invalidUtf8Label = name;
+    if (series.labels === NO_LABELS) series.labels = [];
     series.labels.push([name, value]);
   }
   if (md === undefined || (md.type === 0 && md.helpRef === 0 && md.unitRef === 0)) return undefined;

@@ -106,8 +106,11 @@ export class SeriesCache {
     }
   }
 
-  /** Adds a label set decoded (and validated) from buf[start, end); the bytes are copied. */
+  /** Adds a label set decoded (and validated) from buf[start, end), unless known; the bytes are copied. */
   add(buf: Uint8Array, start: number, end: number, labels: Labels): CachedSeries {
+    // The same label set twice in one request: both missed, the first added it.
+    const known = this.find(viewOf(buf), start, end);
+    if (known !== undefined) return known;
     if (this.entries.length >= this.maxEntries) this.clear();
     const n = end - start;
     const e = this.entries.length;

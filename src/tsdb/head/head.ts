@@ -174,7 +174,8 @@ export class Head {
       const s = series[si]!;
       const ts = s.timestamps;
       const vals = s.values;
-      const n = Math.min(ts.length, vals.length);
+      const from = s.from ?? 0;
+      const n = Math.min(s.to ?? ts.length, ts.length, vals.length);
       // Read value bits straight from a Float64Array (exact NaN payloads); numbers otherwise.
       let words: Uint32Array | undefined;
       let base = 0;
@@ -197,7 +198,7 @@ export class Head {
         if (memo !== undefined && ms !== undefined) this.setMemo(memo, ms);
       }
       groupTs.length = 0;
-      for (let j = 0; j < n; j++) {
+      for (let j = from; j < n; j++) {
         const t = ts[j]!;
         let hi: number;
         let lo: number;

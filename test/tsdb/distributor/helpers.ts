@@ -112,18 +112,21 @@ export class FakeStorage implements Storage {
     if (!t) this.series.set(tenant, (t = new Map()));
     const out: AppendOutcome = { appended: 0, rejected: [] };
     input.forEach((s, i) => {
+      // The series' samples are [from, to) of its arrays (storage.ts).
+      const from = s.from ?? 0;
+      const to = s.to ?? s.timestamps.length;
       const key = JSON.stringify(s.labels);
       let stored = t.get(key);
       if (!stored) {
         if (options.maxSeriesPerUser > 0 && t.size >= options.maxSeriesPerUser) {
-          for (let j = 0; j < s.timestamps.length; j++) out.rejected.push({ series: i, timestampMs: s.timestamps[j]!, reason: 'max_series_per_user' });
+          for (let j = from; j < to; j++) out.rejected.push({ series: i, timestampMs: s.timestamps[j]!, reason: 'max_series_per_user' });
           return;
         }
         stored = { labels: s.labels, ts: [], bits: [] };
         t.set(key, stored);
       }
       const values = s.values instanceof Float64Array ? s.values : Float64Array.from(s.values);
-      for (let j = 0; j < s.timestamps.length; j++) {
+      for (let j = from; j < to; j++) {
         const ts = s.timestamps[j]!;
         const bits = bitsAt(values, j);
         const last = stored.ts.length - 1;
