@@ -46,6 +46,18 @@ export class DatasetHead {
   private acc = new Float64Array(0);
   private mark = new Int32Array(0);
   private stamp = 0;
+  /** Stack trace ids touched by the group being summed; reused across appends. */
+  private touched = new Uint32Array(1024);
+  /** Per-profile lookup tables of internStacktraces (profile index → dataset id), reused across profiles. */
+  private scratch = { str: new Int32Array(0), fn: new Int32Array(0), map: new Int32Array(0), loc: new Int32Array(0), out: new Uint32Array(0) };
+  /**
+   * Rows' stack trace ids and values are views into shared chunks, not arrays
+   * of their own: a row is a few dozen numbers, and one allocation (and one
+   * ArrayBuffer for the GC to track and sweep) per row cost more than filling it.
+   */
+  private idChunk = new Uint32Array(0);
+  private valueChunk = new Float64Array(0);
+  private chunkAt = 0;
   /** Rough bytes held, for memory accounting. */
   bytes = 0;
 
@@ -72,23 +84,24 @@ export class DatasetHead {
       const samples = plan.groups[g]!;
       // Sum the values of equal stack traces: each stack id touched once per group.
       const stamp = ++this.stamp;
-      const touched: number[] = [];
+      if (this.touched.length < samples.length) this.touched = new Uint32Array(Math.max(samples.length, this.touched.length * 2));
+      const touched = this.touched;
+      let distinct = 0;
       for (let k = 0; k < samples.length; k++) {
         const i = samples[k]!;
         const id = stacktraceOf[i]!;
         if (mark[id] !== stamp) {
           mark[id] = stamp;
-          touched.push(id);
+          touched[distinct++] = id;
           acc.fill(0, id * types, id * types + types);
         }
         for (let t = 0; t < types; t++) acc[id * types + t]! += p.sampleValues[i * types + t]!;
       }
-      const ids = Uint32Array.from(touched).sort();
+      const ids = touched.subarray(0, distinct).sort();
       for (let t = 0; t < types; t++) {
         let n = 0;
         for (let k = 0; k < ids.length; k++) if (acc[ids[k]! * types + t] !== 0) n++;
-        const rowIds = new Uint32Array(n);
-        const values = new Float64Array(n);
+        const [rowIds, values] = this.rowArrays(n);
         let total = 0;
         for (let k = 0, j = 0; k < ids.length; k++) {
           const v = acc[ids[k]! * types + t]!;
@@ -121,8 +134,7 @@ export class DatasetHead {
     const seriesOf = part.series.map((labels) => this.seriesId(labels));
     for (const r of part.rows) {
       const n = r.stacktraceIds.length;
-      let ids = new Uint32Array(n);
-      let values = new Float64Array(n);
+      const [ids, values] = this.rowArrays(n);
       let sorted = true;
       for (let k = 0; k < n; k++) {
         ids[k] = stackOf[r.stacktraceIds[k]!]!;
@@ -131,13 +143,28 @@ export class DatasetHead {
       }
       if (!sorted) {
         const order = Array.from(ids.keys()).sort((a, b) => ids[a]! - ids[b]!);
-        const [i0, v0] = [ids, values];
-        ids = Uint32Array.from(order, (k) => i0[k]!);
-        values = Float64Array.from(order, (k) => v0[k]!);
+        const [i0, v0] = [ids.slice(), values.slice()];
+        order.forEach((from, k) => {
+          ids[k] = i0[from]!;
+          values[k] = v0[from]!;
+        });
       }
       this.rows.push({ ...r, seriesIndex: seriesOf[r.seriesIndex]!, stacktraceIds: ids, values });
       this.bytes += 96 + n * 12;
     }
+  }
+
+  /** Room for a row of n stack traces: views into the current chunks. */
+  private rowArrays(n: number): [Uint32Array, Float64Array] {
+    if (this.chunkAt + n > this.idChunk.length) {
+      const size = Math.max(n, 16384);
+      this.idChunk = new Uint32Array(size);
+      this.valueChunk = new Float64Array(size);
+      this.chunkAt = 0;
+    }
+    const at = this.chunkAt;
+    this.chunkAt += n;
+    return [this.idChunk.subarray(at, at + n), this.valueChunk.subarray(at, at + n)];
   }
 
   /** The dataset as the block writer takes it. */
@@ -157,10 +184,20 @@ export class DatasetHead {
     return id;
   }
 
-  /** Interns every sample's stack trace; returns the dataset stack trace id per sample. */
+  /** A reused lookup table of at least n entries, the first n set to -1. */
+  private table(which: 'str' | 'fn' | 'map' | 'loc', n: number): Int32Array {
+    let t = this.scratch[which];
+    if (t.length < n) this.scratch[which] = t = new Int32Array(Math.max(n, t.length * 2));
+    return t.fill(-1, 0, n);
+  }
+
+  /**
+   * Interns every sample's stack trace; returns the dataset stack trace id per
+   * sample (in a reused array, valid until the next call).
+   */
   private internStacktraces(p: SymbolSource): Uint32Array {
     const s = this.symbols;
-    const strMap = new Int32Array(p.strings.length).fill(-1);
+    const strMap = this.table('str', p.strings.length);
     const str = (i: number): number => {
       let v = strMap[i]!;
       if (v < 0) {
@@ -177,7 +214,7 @@ export class DatasetHead {
       return v;
     };
 
-    const fnMap = new Int32Array(p.functionName.length).fill(-1);
+    const fnMap = this.table('fn', p.functionName.length);
     const fn = (i: number): number => {
       let v = fnMap[i]!;
       if (v >= 0) return v;
@@ -201,7 +238,7 @@ export class DatasetHead {
       return (fnMap[i] = v);
     };
 
-    const mapMap = new Int32Array(p.mappingFilename.length).fill(-1);
+    const mapMap = this.table('map', p.mappingFilename.length);
     const mapping = (i: number): number => {
       let v = mapMap[i]!;
       if (v >= 0) return v;
@@ -231,9 +268,9 @@ export class DatasetHead {
     };
 
     // Every location of the profile, in one pass (profiles list only the locations they use).
-    const locMap = new Int32Array(p.locationAddress.length);
+    const locMap = this.table('loc', p.locationAddress.length);
     const lineFns: number[] = [];
-    for (let j = 0; j < locMap.length; j++) {
+    for (let j = 0; j < p.locationAddress.length; j++) {
       const m = p.locationMapping[j]! < 0 ? 0 : mapping(p.locationMapping[j]!) + 1;
       const address = p.locationAddress[j]!;
       const lineStart = p.locationLineStart[j]!;
@@ -272,7 +309,8 @@ export class DatasetHead {
     }
 
     // Stack traces: location ids are below 2^32, so one multiply per frame hashes them.
-    const out = new Uint32Array(p.sampleCount);
+    if (this.scratch.out.length < p.sampleCount) this.scratch.out = new Uint32Array(Math.max(p.sampleCount, this.scratch.out.length * 2));
+    const out = this.scratch.out;
     const starts = p.sampleLocationStart;
     const frames = p.sampleLocations;
     const ends = s.stacktraceEnd;
