@@ -4,6 +4,7 @@
 
 import type { Labels } from '../block/model.js';
 import type { DecodedProfile } from '../pprof/profile.js';
+import { HASH_SEED, mix32 } from './hash-index.js';
 
 /** Sample labels that identify one sample (tracing), not a series. */
 const SAMPLE_ONLY_LABELS = new Set(['span_id', 'trace_id', 'profile_id']);
@@ -105,10 +106,38 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
     return { groups: [all], labels: [typeLabels.map((tl) => [...kept, ...tl].sort(compareLabel) as Labels)], profileTypes };
   }
   const byKey = new Map<string, number[]>();
+  // Samples with the same label pairs, in the same order, share a key (keyOf
+  // reads nothing else): most samples repeat a few label sets, so their pairs
+  // are hashed and compared with an earlier sample's instead of building the key again.
+  const { sampleLabelStart: ls, labelKey: lk, labelStr: lv } = p;
+  const seen = new Map<number, { sample: number; list: number[] }[]>();
   for (let i = 0; i < p.sampleCount; i++) {
-    const key = keyOf(i);
-    let list = byKey.get(key);
-    if (!list) byKey.set(key, (list = []));
+    const start = ls[i]!;
+    const n = ls[i + 1]! - start;
+    let h = HASH_SEED ^ n;
+    for (let k = start; k < start + n; k++) h = mix32(mix32(h, lk[k]!), lv[k]!);
+    let reps = seen.get(h);
+    let list: number[] | undefined;
+    if (reps) {
+      for (const r of reps) {
+        const from = ls[r.sample]!;
+        if (ls[r.sample + 1]! - from !== n) continue;
+        let k = 0;
+        while (k < n && lk[from + k] === lk[start + k] && lv[from + k] === lv[start + k]) k++;
+        if (k === n) {
+          list = r.list;
+          break;
+        }
+      }
+    } else {
+      seen.set(h, (reps = []));
+    }
+    if (!list) {
+      const key = keyOf(i);
+      list = byKey.get(key);
+      if (!list) byKey.set(key, (list = []));
+      reps.push({ sample: i, list });
+    }
     list.push(i);
   }
   // A profile without samples still records that it was received.
