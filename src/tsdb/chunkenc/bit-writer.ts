@@ -14,6 +14,12 @@ export class BitWriter {
     this.bitLength = startBit;
   }
 
+  /** Forgets what was written (zeroing it) and continues at `startBit`, keeping the buffer. */
+  reset(startBit = 0): void {
+    this.bytes.fill(0, 0, this.byteLength);
+    this.bitLength = startBit;
+  }
+
   get byteLength(): number {
     return (this.bitLength + 7) >>> 3;
   }

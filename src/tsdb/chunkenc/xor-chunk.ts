@@ -76,6 +76,19 @@ export class XorAppender {
     this.w = new BitWriter(initialBytes, HEADER_BYTES * 8);
   }
 
+  /** Starts an empty chunk in the same buffer (after the closed one's bytes were copied). */
+  reset(): void {
+    this.w.reset(HEADER_BYTES * 8);
+    this.n = 0;
+    this.t = 0;
+    this.tDelta = 0;
+    this.vHi = 0;
+    this.vLo = 0;
+    this.leading = NO_WINDOW;
+    this.trailing = 0;
+    this.minT = 0;
+  }
+
   get numSamples(): number {
     return this.n;
   }

@@ -69,14 +69,17 @@ function tooLarge(max: number, size?: number): Refusal {
   );
 }
 
-/** `cache`: the tenant's known label sets (series-cache.ts), used for 1.0 bodies. */
-export function decodeBody(version: ProtocolVersion, compressed: Uint8Array, maxSize: number, metrics?: DistributorMetrics, cache?: SeriesCache): DecodedRequest {
+/**
+ * `cache`: the tenant's known label sets (series-cache.ts), used for 1.0 bodies. `into`: a buffer
+ * to decompress into when long enough (the decoded request then points into it).
+ */
+export function decodeBody(version: ProtocolVersion, compressed: Uint8Array, maxSize: number, metrics?: DistributorMetrics, cache?: SeriesCache, into?: Buffer): DecodedRequest {
   let body: Buffer;
   try {
     // The announced size is checked first: a bomb is refused before anything is allocated.
     const { length } = snappyDecodedLength(compressed);
     if (length > maxSize) throw tooLarge(maxSize, length);
-    body = snappyDecode(compressed, maxSize);
+    body = snappyDecode(compressed, maxSize, into);
   } catch (e) {
     if (e instanceof SnappyError) throw new Refusal(400, `${e.message}; remote write bodies are snappy block format (not framed)`);
     throw e;
@@ -126,13 +129,36 @@ export function createPushHandler(distributor: TsdbDistributor, metrics: Distrib
   };
 }
 
+// Bodies are decompressed into one buffer reused by every request (up to SCRATCH_MAX_BYTES;
+// larger ones get their own): a request's decompressed body is read only while decodeAndPush
+// runs, synchronously — the decoders copy what they keep (strings, sample words, cache keys)
+// and push() reads the body before it returns — so the next request may overwrite it.
+const SCRATCH_MAX_BYTES = 4 << 20;
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+function scratchFor(compressed: Uint8Array, maxSize: number): Buffer | undefined {
+  let length: number;
+  try {
+    length = snappyDecodedLength(compressed).length;
+  } catch {
+    return undefined; // decodeBody reports it
+  }
+  if (length > SCRATCH_MAX_BYTES || length > maxSize) return undefined;
+  if (length > scratch.length) scratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX_BYTES, Math.max(length, 2 * scratch.length)));
+  return scratch;
+}
+
 /**
  * Not async: the body and the decoded request are referenced from no frame that waits for the
  * WAL write, so they can die young (the distributor keeps only what it needs; distributor.ts).
  */
 function decodeAndPush(distributor: TsdbDistributor, metrics: DistributorMetrics, opts: PushHandlerOptions, version: ProtocolVersion, tenant: string, body: Uint8Array): Promise<PushResult> {
   metrics.receivedBytes.inc({ kind: 'compressed' }, body.length);
-  return distributor.push(tenant, decodeBody(version, body, opts.maxRecvMsgSize, metrics, distributor.seriesCache(tenant)));
+  const decoded = decodeBody(version, body, opts.maxRecvMsgSize, metrics, distributor.seriesCache(tenant), scratchFor(body, opts.maxRecvMsgSize));
+  const pushed = distributor.push(tenant, decoded);
+  // The body's buffer belongs to the next request from here on.
+  decoded.body = undefined;
+  return pushed;
 }
 
 function respond(res: Res, version: ProtocolVersion | 'unknown', result: PushResult): void {

@@ -37,11 +37,14 @@ export function snappyDecodedLength(src: Uint8Array): { length: number; start: n
   throw new SnappyError('snappy: corrupt input (length preamble longer than 32 bits)');
 }
 
-/** Decompresses a snappy block whose announced length must not exceed `maxLength`. */
-export function snappyDecode(src: Uint8Array, maxLength: number): Buffer {
+/**
+ * Decompresses a snappy block whose announced length must not exceed `maxLength`. With `into`
+ * (long enough), the result is a view of its start instead of a new buffer.
+ */
+export function snappyDecode(src: Uint8Array, maxLength: number, into?: Buffer): Buffer {
   const { length, start } = snappyDecodedLength(src);
   if (length > maxLength) throw new SnappyError(`snappy: decoded length ${length} exceeds the limit of ${maxLength} bytes`);
-  const out = Buffer.allocUnsafe(length);
+  const out = into !== undefined && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
   const input = Buffer.from(src.buffer, src.byteOffset, src.byteLength);
   let pos = start;
   let outPos = 0;
@@ -63,7 +66,10 @@ export function snappyDecode(src: Uint8Array, maxLength: number): Buffer {
       }
       if (len > end - pos) throw corrupt('literal runs past the input');
       if (len > length - outPos) throw corrupt('literal runs past the announced length');
-      input.copy(out, outPos, pos, pos + len);
+      // Short literals (most of them in remote-write bodies) byte by byte: Buffer#copy makes a
+      // view object per call.
+      if (len < 64) for (let i = 0; i < len; i++) out[outPos + i] = src[pos + i]!;
+      else input.copy(out, outPos, pos, pos + len);
       pos += len;
       outPos += len;
       continue;

@@ -34,7 +34,7 @@ import * as path from 'node:path';
 import { HI, LO, bitsHi, bitsLo, floatToBits } from '../chunkenc/float-bits.js';
 import { encodeXorChunk, SAMPLES_PER_CHUNK } from '../chunkenc/xor-chunk.js';
 import type { AppendOptions, AppendOutcome, Labels, Querier, RejectedSample, SeriesMemo, SeriesSamples } from '../storage.js';
-import { frameRecords } from '../wal/wal-segment.js';
+import { FRAME_HEADER_BYTES, frameInPlace, frameRecords } from '../wal/wal-segment.js';
 import { decodeSeriesRecord, forEachSamplesGroup, RECORD_SAMPLES, RECORD_SERIES, RecordWriter, WalDecodeError } from '../wal/wal-records.js';
 import { Wal, type ReplayStats, type TsdbLogger } from '../wal/wal.js';
 import { HeadQuerier } from './head-querier.js';
@@ -164,7 +164,12 @@ export class Head {
 
     const created: MemSeries[] = [];
     const createdLabels: Labels[] = [];
-    const samples = new RecordWriter(512);
+    // Sized for the whole request (a ref, a count, a timestamp and 8 value bytes per series
+    // with one sample; ~18 bytes per further sample), with room for the frame header in front,
+    // so the record neither grows nor is copied into a frame.
+    let sampleCount = 0;
+    for (const s of series) sampleCount += Math.max(0, (s.to ?? s.timestamps.length) - (s.from ?? 0));
+    const samples = new RecordWriter(FRAME_HEADER_BYTES + 8 * series.length + 18 * sampleCount, FRAME_HEADER_BYTES);
     const groupTs = new SampleBuffer(16);
 
     // One word view per underlying buffer: the decoder's series all slice the same arrays.
@@ -252,10 +257,16 @@ export class Head {
     }
 
     if (appended === 0) return Promise.resolve({ appended, rejected });
-    const records: Array<{ type: number; payload: Uint8Array }> = [];
-    if (created.length > 0) records.push({ type: RECORD_SERIES, payload: encodeSeries(created, createdLabels) });
-    records.push({ type: RECORD_SAMPLES, payload: samples.finish() });
-    return this.wal.log(frameRecords(records)).then(() => ({ appended, rejected }));
+    let frames: Uint8Array;
+    if (created.length === 0) {
+      frames = frameInPlace(samples.bytes, samples.length, RECORD_SAMPLES);
+    } else {
+      frames = frameRecords([
+        { type: RECORD_SERIES, payload: encodeSeries(created, createdLabels) },
+        { type: RECORD_SAMPLES, payload: samples.finish() },
+      ]);
+    }
+    return this.wal.log(frames).then(() => ({ appended, rejected }));
   }
 
   /** Refs of the series matching every matcher, ascending (uses the inverted index). */

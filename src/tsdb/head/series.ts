@@ -144,12 +144,11 @@ export class MemSeries {
     this.hash = hash;
   }
 
-  /** Newest in-order timestamp (−∞ when empty). Out-of-order samples are always older. */
-  get maxT(): number {
-    if (this.open !== undefined) return this.open.maxT;
-    const last = this.chunks[this.chunks.length - 1];
-    return last === undefined ? -Infinity : last.maxT;
-  }
+  /**
+   * Newest in-order timestamp (−∞ when empty). Out-of-order samples are always older. A field
+   * kept up to date (not a getter), so the append path reads it without boxing a number.
+   */
+  maxT = -Infinity;
 
   /** Oldest timestamp held (+∞ when empty). */
   get minT(): number {
@@ -166,13 +165,20 @@ export class MemSeries {
   appendInOrder(t: number, hi: number, lo: number): void {
     let app = this.open;
     if (app === undefined || t >= this.nextAt || app.numSamples >= MAX_SAMPLES_PER_CHUNK || app.byteLength >= MAX_BYTES_PER_CHUNK) {
-      if (app !== undefined) this.chunks.push({ minT: app.minT, maxT: app.maxT, bytes: closedCopy(app.view()) });
-      app = new XorAppender();
-      this.open = app;
+      if (app !== undefined) {
+        this.chunks.push({ minT: app.minT, maxT: app.maxT, bytes: closedCopy(app.view()) });
+        // The next chunk reuses the appender and its grown buffer: no new objects per chunk,
+        // which would live for a chunk's time and die in the old generation.
+        app.reset();
+      } else {
+        app = new XorAppender();
+        this.open = app;
+      }
       this.rangeEnd = (Math.floor(t / CHUNK_RANGE_MS) + 1) * CHUNK_RANGE_MS;
       this.nextAt = this.rangeEnd;
     }
     app.appendBits(t, hi, lo);
+    this.maxT = t;
     if (app.numSamples === SAMPLES_PER_CHUNK / 4) this.nextAt = computeChunkEndTime(app.minT, t, this.rangeEnd);
   }
 
@@ -255,6 +261,8 @@ export class MemSeries {
       this.open = undefined;
       this.nextAt = -Infinity;
     }
+    const last = this.chunks[this.chunks.length - 1];
+    this.maxT = this.open !== undefined ? this.open.maxT : last === undefined ? -Infinity : last.maxT;
     this.ooo?.dropBefore(t);
     if (this.ooo !== undefined && this.ooo.length === 0) this.ooo = undefined;
   }

@@ -30,8 +30,13 @@ export class RecordWriter {
   bytes: Uint8Array;
   length = 0;
 
-  constructor(initial = 256) {
-    this.bytes = new Uint8Array(initial);
+  /** `reserve`: bytes left free at the start (e.g. for a frame header; see frameInPlace). */
+  constructor(
+    initial = 256,
+    private readonly reserve = 0,
+  ) {
+    this.bytes = new Uint8Array(Math.max(initial, reserve + 16));
+    this.length = reserve;
   }
 
   private ensure(extra: number): void {
@@ -85,9 +90,9 @@ export class RecordWriter {
     this.length = headerEnd + written;
   }
 
-  /** The written bytes (a view; copy if the writer is reused). */
+  /** The written bytes, after the reserved ones (a view; copy if the writer is reused). */
   finish(): Uint8Array {
-    return this.bytes.subarray(0, this.length);
+    return this.bytes.subarray(this.reserve, this.length);
   }
 }
 

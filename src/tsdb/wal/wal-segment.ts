@@ -50,6 +50,25 @@ export function writeFrame(out: Uint8Array, at: number, type: number, payload: U
   return at + FRAME_HEADER_BYTES + len;
 }
 
+/**
+ * Frames a payload written after FRAME_HEADER_BYTES reserved bytes at the start of `buf`
+ * (buf[FRAME_HEADER_BYTES, end)) without copying it: writes the header there and returns the frame.
+ */
+export function frameInPlace(buf: Uint8Array, end: number, type: number): Uint8Array {
+  const len = end - FRAME_HEADER_BYTES;
+  buf[0] = type;
+  buf[1] = len >>> 24;
+  buf[2] = (len >>> 16) & 0xff;
+  buf[3] = (len >>> 8) & 0xff;
+  buf[4] = len & 0xff;
+  const crc = crc32c(buf.subarray(FRAME_HEADER_BYTES, end), crc32c(buf.subarray(0, 1)));
+  buf[5] = crc >>> 24;
+  buf[6] = (crc >>> 16) & 0xff;
+  buf[7] = (crc >>> 8) & 0xff;
+  buf[8] = crc & 0xff;
+  return buf.subarray(0, end);
+}
+
 /** Frames several records into one buffer (one write for a whole append). */
 export function frameRecords(records: ReadonlyArray<{ type: number; payload: Uint8Array }>): Uint8Array {
   let total = 0;

@@ -162,3 +162,15 @@ describe('XOR chunk round trips', () => {
     }).toThrow(ChunkDecodeError);
   });
 });
+
+describe('XorAppender.reset', () => {
+  it('starts a chunk in the same buffer with the same bytes a new appender writes', () => {
+    const app = new XorAppender();
+    for (let i = 0; i < 200; i++) app.append(1_000 + i * 15_000 + (i % 3), Math.sin(i) * 1e6);
+    const second: Array<[number, number]> = [[5_000_000, 1], [5_015_000, 1], [5_030_001, 2.5], [5_045_000, -0]];
+    app.reset();
+    expect(app.numSamples).toBe(0);
+    for (const [t, v] of second) app.append(t, v);
+    expect(hex(app.bytes())).toBe(hex(chunkOf(second)));
+  });
+});
