@@ -8,7 +8,7 @@ import path from 'node:path';
 
 export const KILN_MAIN = path.resolve(import.meta.dirname, '../../dist/cli/main.js');
 /** Node flags Kiln runs with (as `npm start` and bin/kiln.js start it). */
-export const KILN_NODE_FLAGS = ['--max-semi-space-size=64'];
+export const KILN_NODE_FLAGS = ['--max-semi-space-size=8', '--no-allocation-site-pretenuring'];
 
 export interface KilnProcess {
   url: string;
