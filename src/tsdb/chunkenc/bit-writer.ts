@@ -29,6 +29,21 @@ export class BitWriter {
     if (((this.bitLength + n + 7) >>> 3) > this.bytes.length) this.grow((this.bitLength + n + 7) >>> 3);
     const bytes = this.bytes;
     let pos = this.bitLength;
+    if (n === 0) return;
+    if (n <= 24) {
+      // Fast path (nearly every call): the bits and the used part of the current byte fit one
+      // 32-bit window. Bytes past bitLength are still zero, so they are assigned, not or-ed.
+      const off = pos & 7;
+      const at = pos >>> 3;
+      const end = off + n;
+      const w = ((value & ((1 << n) - 1)) << (32 - end)) | 0;
+      bytes[at]! |= w >>> 24;
+      if (end > 8) bytes[at + 1] = (w >>> 16) & 0xff;
+      if (end > 16) bytes[at + 2] = (w >>> 8) & 0xff;
+      if (end > 24) bytes[at + 3] = w & 0xff;
+      this.bitLength = pos + n;
+      return;
+    }
     while (n > 0) {
       const free = 8 - (pos & 7);
       const take = free < n ? free : n;

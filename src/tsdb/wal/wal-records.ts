@@ -51,11 +51,23 @@ export class RecordWriter {
   uvarint(v: number): void {
     this.ensure(10);
     const b = this.bytes;
-    while (v >= 0x80) {
-      b[this.length++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
+    let len = this.length;
+    if (v >= 0x80000000) {
+      // Millisecond timestamps: the low 28 bits as four groups with integer arithmetic, then
+      // the rest (more than 3 bits, since v ≥ 2^31).
+      let low = v % 0x10000000;
+      v = Math.floor(v / 0x10000000);
+      for (let i = 0; i < 4; i++) {
+        b[len++] = (low & 0x7f) | 0x80;
+        low >>>= 7;
+      }
     }
-    b[this.length++] = v;
+    while (v >= 0x80) {
+      b[len++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    b[len++] = v;
+    this.length = len;
   }
 
   varint(v: number): void {

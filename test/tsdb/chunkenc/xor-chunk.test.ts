@@ -174,3 +174,25 @@ describe('XorAppender.reset', () => {
     expect(hex(app.bytes())).toBe(hex(chunkOf(second)));
   });
 });
+
+describe('BitWriter', () => {
+  it('writes what a bit-by-bit reference writes, for random widths and values', async () => {
+    const { BitWriter } = await import('../../../src/tsdb/chunkenc/bit-writer.js');
+    let seed = 42;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    for (let round = 0; round < 50; round++) {
+      const start = Math.floor(rnd() * 20);
+      const w = new BitWriter(1, start);
+      const bits: number[] = Array.from({ length: start }, () => 0);
+      for (let k = 0; k < 300; k++) {
+        const n = Math.floor(rnd() * 33);
+        const value = Math.floor(rnd() * 2 ** 32) >>> 0;
+        w.writeBits(value, n);
+        for (let b = n - 1; b >= 0; b--) bits.push(Math.floor(value / 2 ** b) % 2);
+      }
+      const want = new Uint8Array(Math.ceil(bits.length / 8));
+      bits.forEach((b, i) => (want[i >>> 3]! |= b << (7 - (i & 7))));
+      expect(hex(w.toBytes())).toBe(hex(want));
+    }
+  });
+});
