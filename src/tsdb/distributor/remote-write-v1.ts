@@ -12,7 +12,7 @@
 // skipped by wire type; a known field with the wrong wire type is an error, as in Go's decoder.
 
 import { type DecodedRequest, type DecodedSeries, METRIC_TYPES, type MetricMetadata, NO_LABELS, SampleCollector, newSeries } from './decoded-request.js';
-import { type SeriesCache, viewOf } from './series-cache.js';
+import { type CachedSeries, type SeriesCache, viewOf } from './series-cache.js';
 import { I64, LEN, VARINT, WireReader } from './wire-reader.js';
 
 /**
@@ -22,6 +22,7 @@ import { I64, LEN, VARINT, WireReader } from './wire-reader.js';
 export function decodeWriteRequestV1(body: Buffer, cache?: SeriesCache): DecodedRequest {
   const r = new WireReader(body);
   const view = cache === undefined ? undefined : viewOf(body);
+  lastHit = undefined;
   const samples = new SampleCollector();
   const out: DecodedRequest = { series: [], metadata: [], samples: 0, histograms: 0, exemplars: 0, body };
   while (r.more()) {
@@ -49,6 +50,9 @@ export function decodeWriteRequestV1(body: Buffer, cache?: SeriesCache): Decoded
   out.samples = samples.count;
   return out;
 }
+
+// The previous series' cache entry within the request being decoded (for findAfter); reset per request.
+let lastHit: CachedSeries | undefined;
 
 // A `labels` field written the usual way: field 1, wire type LEN, as a one-byte tag.
 const LABEL_TAG = (1 << 3) | LEN;
@@ -90,7 +94,8 @@ function decodeSeries(r: WireReader, end: number, series: DecodedSeries, samples
   if (keyed) {
     series.keyStart = keyStart;
     series.keyEnd = keyEnd;
-    const hit = cache?.find(view!, keyStart, keyEnd);
+    const hit = cache?.findAfter(lastHit, view!, keyStart, keyEnd);
+    lastHit = hit;
     if (hit !== undefined) {
       // Known label bytes: they decoded and validated before, so they are skipped.
       series.cached = hit;

@@ -28,10 +28,14 @@ export class CachedSeries implements SeriesMemo {
   owner: unknown = undefined;
   epoch = 0;
   series: unknown = undefined;
+  /** The entry that followed this one in the last request that had it: the likely next one. */
+  next: CachedSeries | undefined = undefined;
 
   constructor(
     /** Normalised (sorted, no empty values) and valid. */
     readonly labels: Labels,
+    /** Where its key is: index into its cache's key arrays (while the cache holds it). */
+    readonly index: number,
   ) {}
 }
 
@@ -94,6 +98,22 @@ export class SeriesCache {
     this.clear();
   }
 
+  /**
+   * find(), trying first the entry that followed `prev` last time: senders repeat their series
+   * in the same order, so that guess usually holds and costs one byte comparison, no hash.
+   */
+  findAfter(prev: CachedSeries | undefined, v: DataView, start: number, end: number): CachedSeries | undefined {
+    const guess = prev?.next;
+    // Only an entry this cache holds (not one of another tenant's cache, nor one from before a clear()).
+    if (guess !== undefined && this.entries[guess.index] === guess) {
+      const e = guess.index;
+      if (this.keyLen[e] === end - start && sameBytes(this.arenaView, this.keyAt[e]!, v, start, end - start)) return guess;
+    }
+    const found = this.find(v, start, end);
+    if (prev !== undefined && found !== undefined && this.entries[prev.index] === prev) prev.next = found;
+    return found;
+  }
+
   /** The entry whose key is exactly the bytes [start, end) of `v`, if any. */
   find(v: DataView, start: number, end: number): CachedSeries | undefined {
     const n = end - start;
@@ -130,13 +150,15 @@ export class SeriesCache {
     this.keyAt[e] = this.arenaUsed;
     this.keyLen[e] = n;
     this.arenaUsed += n;
-    const entry = new CachedSeries(labels);
+    const entry = new CachedSeries(labels, e);
     this.entries.push(entry);
     this.place(e, h);
     return entry;
   }
 
   clear(): void {
+    // Unlink the successor guesses, so a dropped entry keeps none of the others alive.
+    for (const e of this.entries) e.next = undefined;
     this.slots = new Int32Array(1024).fill(EMPTY_SLOT);
     this.hashes = new Int32Array(512);
     this.keyAt = new Int32Array(512);

@@ -45,6 +45,31 @@ describe('SeriesCache', () => {
     expect(c.size).toBe(5000);
   });
 
+  it('findAfter: the entry that followed last time is tried first, and only if this cache holds it', () => {
+    const c = new SeriesCache(100);
+    const [a, b, x] = ['key-a', 'key-b', 'key-x'].map(bytes);
+    const ea = c.add(a!, 0, 5, []);
+    const eb = c.add(b!, 0, 5, []);
+    const ex = c.add(x!, 0, 5, []);
+    expect(c.findAfter(ea, viewOf(b!), 0, 5)).toBe(eb);
+    expect(ea.next).toBe(eb);
+    expect(c.findAfter(ea, viewOf(b!), 0, 5)).toBe(eb); // the guess
+    expect(c.findAfter(ea, viewOf(x!), 0, 5)).toBe(ex); // a wrong guess falls back to the table
+    expect(ea.next).toBe(ex);
+    expect(c.findAfter(ea, viewOf(bytes('key-z')), 0, 5)).toBeUndefined();
+    // A guess from another cache with a key at the same index is not trusted.
+    const other = new SeriesCache(100);
+    const oa = other.add(bytes('key-a'), 0, 5, []);
+    oa.next = other.add(bytes('key-q'), 0, 5, []);
+    expect(c.findAfter(oa, viewOf(bytes('key-b')), 0, 5)).toBe(eb);
+    // Nor one from before a clear().
+    c.clear();
+    const ea2 = c.add(a!, 0, 5, []);
+    ea2.next = ex; // stale
+    expect(c.findAfter(ea2, viewOf(x!), 0, 5)).toBeUndefined();
+    expect(ea.next).toBeUndefined();
+  });
+
   it('is bounded: full, it starts over', () => {
     const c = new SeriesCache(3);
     const keys = ['a1', 'b22', 'c333', 'd4444'].map(bytes);
