@@ -125,8 +125,9 @@ class BuildWorker {
 
   constructor(opts: BuilderOptions, onExit: (code: number, builds: number) => void) {
     const { script, eval: isEval } = workerScript();
-    // A young generation as large as the main thread's (--max-semi-space-size=64: 3 × 64 MiB)
-    // lets each segment's decode buffers die young instead of being promoted.
+    // A large young generation (3 × 64 MiB semi-spaces, more than the main thread's, see
+    // docs/tsdb.md "Node heap") lets each segment's decode buffers die young instead of being
+    // promoted; a worker's heap is set here, not by the process's node flags.
     this.worker = new Worker(script, { eval: isEval, workerData: opts, resourceLimits: { maxYoungGenerationSizeMb: 192 } });
     // Idle workers must not keep a process alive (e.g. when startup fails after
     // the writer was created); while segments are in flight the server is open.
