@@ -1,5 +1,7 @@
 // PromQL regexes (RE2 syntax) as JavaScript RegExps with Prometheus' semantics: fully anchored
-// (`^(?:re)$`) and `.` matching newlines (flag `s`). The RE2 spellings that occur in practice and
+// (`^(?:re)$`), `.` matching newlines (flag `s`) and any code point, not half of a surrogate pair
+// (flag `u`, which also gives `\p{L}`). Unicode mode is stricter than RE2 about escaped
+// punctuation and literal `{ } ]`, so those are rewritten. The RE2 spellings that occur in practice and
 // that JavaScript lacks are translated: leading flag groups `(?i)` / `(?s)` / `(?is)`, named
 // groups `(?P<name>...)` and POSIX classes such as `[[:alpha:]]`. Constructs RE2 does not have
 // (backreferences, lookaround) are refused, as Prometheus refuses them.
@@ -30,7 +32,23 @@ export function translateRegex(source: string): { body: string; flags: string } 
   if (/\\[1-9]|\\k<|\(\?<?[=!]/.test(source)) {
     throw new InvalidRegexError('invalid or unsupported Perl syntax (backreferences and lookaround are not supported)');
   }
-  return { body: translateBody(source), flags: 's' };
+  return { body: translateBody(source), flags: 'su' };
+}
+
+/**
+ * An RE2 escape `\<next>` in JavaScript's unicode mode, which (unlike RE2) refuses escaped
+ * punctuation other than its own syntax characters: `\:` becomes `\x3a`.
+ */
+function escapeForUnicodeMode(next: string): string {
+  if (/^[\x21-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e]$/.test(next) && !'^$\\.*+?()[]{}|/'.includes(next)) {
+    return `\\x${next.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  }
+  return '\\' + next;
+}
+
+/** An RE2 `\p{…}` name as JavaScript spells it: categories (`L`, `Lu`) as they are, scripts as `Script=Greek`. */
+function unicodeProperty(name: string): string {
+  return /^[A-Z][a-z]?$/.test(name) || name === 'Any' ? name : `Script=${name}`;
 }
 
 /** Both cases of a letter as a class body (`aA`), or the character itself. */
@@ -55,7 +73,7 @@ function translateBody(src: string): string {
       const next = src[i + 1] ?? '';
       if ((next === 'p' || next === 'P') && src[i + 2] === '{') {
         const end = src.indexOf('}', i);
-        out += src.slice(i, end < 0 ? src.length : end + 1);
+        out += `\\${next}{${unicodeProperty(src.slice(i + 3, end < 0 ? src.length : end))}}`;
         i = end < 0 ? src.length : end;
       } else if ((next === 'p' || next === 'P') && src[i + 2] !== undefined) {
         out += `\\${next}{${src[i + 2]}}`;
@@ -66,13 +84,30 @@ function translateBody(src: string): string {
       } else if (next === 'A') {
         out += '^';
         i++;
+      } else if (next === 'x' && src[i + 2] === '{') {
+        const end = src.indexOf('}', i);
+        out += `\\u{${src.slice(i + 3, end < 0 ? src.length : end)}}`;
+        i = end < 0 ? src.length : end;
       } else if (ci && /[a-zA-Z]/.test(next) && !/[dDwWsSbBpPxuUntrfv0-9]/.test(next)) {
         out += `[${bothCases(next)}]`;
         i++;
       } else {
-        out += c + next;
+        out += escapeForUnicodeMode(next);
         i++;
       }
+      continue;
+    }
+    if (c === '{') {
+      // RE2 reads a `{` that starts no repetition as a literal; JavaScript's unicode mode refuses it.
+      const repeat = /^\{\d+(?:,\d*)?\}/.exec(src.slice(i));
+      if (repeat) {
+        out += repeat[0];
+        i += repeat[0].length - 1;
+      } else out += '\\{';
+      continue;
+    }
+    if (c === '}' || c === ']') {
+      out += '\\' + c; // literals in RE2 outside a repetition or class
       continue;
     }
     if (c === '[') {
@@ -84,7 +119,7 @@ function translateBody(src: string): string {
       for (; j < src.length && src[j] !== ']'; j++) {
         const d = src[j]!;
         if (d === '\\') {
-          body += d + (src[j + 1] ?? '');
+          body += src[j + 1] === '-' ? '\\-' : escapeForUnicodeMode(src[j + 1] ?? '');
           j++;
         } else if (src.startsWith('[:', j)) {
           const end = src.indexOf(':]', j);

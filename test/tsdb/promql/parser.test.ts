@@ -307,6 +307,17 @@ describe('compilePromRegex (RE2 spellings)', () => {
     ['(?P<name>a)b', ['ab'], ['a']],
     ['a.b', ['a\nb', 'axb'], ['ab']], // `.` matches newlines
     ['a|b', ['a', 'b'], ['ab', 'xa']], // anchored at both ends
+    ['.', ['😀', 'é'], ['', '😀😀']], // one code point, not one UTF-16 unit
+    ['[^a]', ['😀'], ['a']],
+    ['\\pL+', ['éa', 'Ω'], ['1', 'a b']],
+    ['\\p{Greek}+', ['αβ'], ['ab']],
+    ['\\PN', ['a'], ['7']],
+    ['\\x{41}b', ['Ab'], ['x{41}b']],
+    ['a\\-b\\:c\\_', ['a-b:c_'], ['ab:c_']], // RE2 escapes any punctuation
+    ['[a\\-z]', ['-', 'a'], ['b']],
+    ['a{', ['a{'], ['a']], // a brace that starts no repetition is a literal in RE2
+    ['a{2}', ['aa'], ['a{2}']],
+    ['x}]', ['x}]'], ['x']],
   ])('%s', (re, yes, no) => {
     const compiled = compilePromRegex(re);
     for (const s of yes) expect(compiled.test(s), s).toBe(true);
