@@ -8,12 +8,13 @@
 // escape rules and compiles its regexes.
 //
 // Regex semantics follow Prometheus: a regex matcher must match the WHOLE value (it is anchored as
-// `^(?:re)$`) and `.` also matches a newline. JavaScript's engine is not RE2, so the few RE2-only
-// spellings that occur in practice are translated (a leading `(?i)`, `(?P<name>`), and the
-// JavaScript-only constructs RE2 lacks (backreferences, lookaround) are rejected, so a rule that
-// works here also works in Prometheus/Pyroscope and vice versa.
+// `^(?:re)$`) and `.` also matches a newline. JavaScript's engine is not RE2: regexes are compiled
+// by the PromQL engine's translation (tsdb/promql/regex.ts: `(?i)`, `(?i:…)`, `(?P<name>`, POSIX
+// classes), which rejects the JavaScript-only constructs RE2 lacks (backreferences, lookaround), so
+// a rule that works here also works in Prometheus/Pyroscope and vice versa — and in Kiln's TSDB.
 
 import { parser } from '@prometheus-io/lezer-promql';
+import { compilePromRegex } from '../../tsdb/promql/regex.js';
 
 export interface LabelMatcher {
   name: string;
@@ -250,23 +251,11 @@ function compiledRegex(source: string): RegExp {
   if (cached) return cached;
   if (source.length > MAX_REGEX_LENGTH) throw new Error(`regex longer than ${MAX_REGEX_LENGTH} characters`);
 
-  let body = source;
-  let flags = 'su'; // s: `.` matches \n like Prometheus' (?s); u: strict syntax, code-point semantics
-  if (body.startsWith('(?i)')) {
-    body = body.slice(4);
-    flags += 'i';
-  }
-  body = body.replaceAll('(?P<', '(?<');
-  // RE2 (and so Prometheus) has no backreferences or lookaround; refuse them rather than accept
-  // rules that only work here. Backtracking on them is also the usual way to make a regex slow.
-  if (/\\[1-9]|\\k<|\(\?<?[=!]/.test(body)) {
-    throw new Error(`invalid regex ${quoteForMessage(source)}: backreferences and lookaround are not supported`);
-  }
   let re: RegExp;
   try {
-    re = new RegExp(`^(?:${body})$`, flags);
+    re = compilePromRegex(source);
   } catch (err) {
-    throw new Error(`invalid regex ${quoteForMessage(source)}: ${(err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /s, '')}`);
+    throw new Error(`invalid regex ${quoteForMessage(source)}: ${(err as Error).message}`);
   }
   if (regexCache.size >= REGEX_CACHE_MAX) regexCache.clear(); // rules change rarely; a reset is cheap
   regexCache.set(source, re);

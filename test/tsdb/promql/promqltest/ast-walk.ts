@@ -1,6 +1,7 @@
 // Walks over the PromQL syntax tree for the harness: the step-invariance rewrite (`@ T` on every
 // selector), the functions that rule a check out, and which selectors an expression reads.
 
+import { compileMatcher, matchesAll } from '../../../../src/tsdb/blocks/matchers.js';
 import type { AtModifier, Expr } from '../../../../src/tsdb/promql/ast.js';
 import type { LabelMatcher, Labels } from '../../../../src/tsdb/storage.js';
 
@@ -103,25 +104,6 @@ export function stepInvarianceTimes(t: number): number[] {
   return t === 0 ? [-1000, 0, 1000] : [-10 * t, 0, Math.trunc(t / 5), t, 10 * t];
 }
 
-function matcherMatches(m: LabelMatcher, value: string): boolean {
-  switch (m.type) {
-    case '=':
-      return value === m.value;
-    case '!=':
-      return value !== m.value;
-    case '=~':
-    case '!~': {
-      let ok: boolean;
-      try {
-        ok = new RegExp(`^(?:${m.value})$`, 'su').test(value);
-      } catch {
-        ok = false;
-      }
-      return m.type === '=~' ? ok : !ok;
-    }
-  }
-}
-
 export function seriesMatches(labels: Labels, matchers: readonly LabelMatcher[]): boolean {
-  return matchers.every((m) => matcherMatches(m, labels.find(([n]) => n === m.name)?.[1] ?? ''));
+  return matchesAll(labels, matchers.map(compileMatcher));
 }
