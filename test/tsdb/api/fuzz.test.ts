@@ -1,19 +1,8 @@
 // Random and mutated PromQL and parameters against the API (seeded, bounded): every answer must be
 // a JSON 2xx/4xx with a message — or Prometheus' 503 `timeout` — never a 500, a crash or a hang.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prng } from '../../profiles/pprof/reference.js';
 import { type Answer, type ApiServer, MemStorage, call, startApi } from './helpers.js';
-
-/** mulberry32: a small seeded PRNG, so a failure replays with the same seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // KILN_FUZZ_SEED replays or explores other seeds.
 const SEED = Number(process.env.KILN_FUZZ_SEED ?? 20260711);

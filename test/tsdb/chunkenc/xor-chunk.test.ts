@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeXorChunk, encodeXorChunk, XorAppender, XorIterator, chunkNumSamples, ChunkDecodeError } from '../../../src/tsdb/chunkenc/xor-chunk.js';
 import { bitsAt, floatsFromBits, fromBits } from '../helpers.js';
+import { prng } from '../../profiles/pprof/reference.js';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -88,16 +89,6 @@ describe('XOR chunk bytes', () => {
     expect(Array.from(back.timestamps)).toEqual(ts);
   });
 });
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('XOR chunk round trips', () => {
   // Through JS numbers, so signalling NaNs may arrive quieted; the exact stale marker test is below.

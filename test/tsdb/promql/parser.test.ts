@@ -4,6 +4,7 @@ import { ParseError } from '../../../src/tsdb/promql/errors.js';
 import { formatExpr, parseExpr } from '../../../src/tsdb/promql/parser.js';
 import { FUNCTION_SIGNATURES } from '../../../src/tsdb/promql/function-signatures.js';
 import { compilePromRegex } from '../../../src/tsdb/promql/regex.js';
+import { normalizeMatchers as normalize } from './normalize-ast.js';
 
 // Hand-written expected trees.
 const sel = (name: string, extra: VectorSelector['matchers'] = [], mods: Partial<VectorSelector> = {}): VectorSelector => ({
@@ -331,18 +332,6 @@ describe('compilePromRegex (RE2 spellings)', () => {
   });
 });
 
-/** Matchers sorted, as formatExpr prints them (Prometheus' String() sorts them too). */
-function normalize(e: unknown): unknown {
-  if (Array.isArray(e)) return e.map(normalize);
-  if (e && typeof e === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(e)) {
-      out[k] = k === 'matchers' ? [...(v as Array<{ name: string; type: string; value: string }>)].sort((a, b) => (a.name + a.type + a.value < b.name + b.type + b.value ? -1 : 1)) : normalize(v);
-    }
-    return out;
-  }
-  return e;
-}
 
 const ROUND_TRIP = [
   'foo', 'foo:bar', '{"my.metric"}', '{"my.metric", a="b"}', '{__name__=~"a.*"}', 'foo{a="b",c=~"d|e",f!="g",h!~"i"}',

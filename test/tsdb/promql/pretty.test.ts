@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PRETTY_LINE_LIMIT, formatExpr, prettyExpr } from '../../../src/tsdb/promql/format-expr.js';
 import { parseExpr } from '../../../src/tsdb/promql/parser.js';
+import { normalizeMatchers as normalize } from './normalize-ast.js';
 
 /** The lines joined with newlines: keeps the expected layouts readable. */
 const lines = (...ls: string[]): string => ls.join('\n');
@@ -105,18 +106,6 @@ describe('prettyExpr', () => {
   });
 });
 
-/** Matchers sorted, as the printers write them. */
-function normalize(e: unknown): unknown {
-  if (Array.isArray(e)) return e.map(normalize);
-  if (e && typeof e === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(e)) {
-      out[k] = k === 'matchers' ? [...(v as Array<{ name: string; type: string; value: string }>)].sort((a, b) => (a.name + a.type + a.value < b.name + b.type + b.value ? -1 : 1)) : normalize(v);
-    }
-    return out;
-  }
-  return e;
-}
 
 const CORPUS = [
   'foo', 'foo:bar', '{"my.metric", a="b"}', '{__name__=~"a.*"}', 'foo{a="b",c=~"d|e",f!="g",h!~"i"}', 'foo{"la.bel"="x"}',
