@@ -43,8 +43,8 @@ import { loadProvisionedRules } from '../profiles/rules/provisioned.js';
 import { RULES_READ_MAX_BYTES, recordingRulesServiceImpl } from '../profiles/rules/service.js';
 import { RuleSource } from '../profiles/rules/source.js';
 import { RuleStore } from '../profiles/rules/store.js';
-import { inProcessSegmentWriterClient, segmentWriterServiceImpl } from '../profiles/segment/service.js';
-import { SegmentWriter } from '../profiles/segment/writer.js';
+import { segmentWriterServiceImpl } from '../profiles/segment/service.js';
+import { type ProfileInput, SegmentWriter } from '../profiles/segment/writer.js';
 import { API_PREFIX, createPrometheusApi } from '../tsdb/api/prometheus-api.js';
 import { queryLimitsFromConfig } from '../tsdb/api/query-limits.js';
 import { TsdbStorage } from '../tsdb/db.js';
@@ -241,8 +241,9 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
     let client: ReturnType<typeof createClient<typeof SegmentWriterService>> | undefined;
     // The segment writer of this process is called directly; a remote one over
     // Connect, with concurrent pushes batched into one RPC.
-    const writerClient = writer && !config.distributor.segmentWriterAddress
-      ? inProcessSegmentWriterClient(writer)
+    const local = !config.distributor.segmentWriterAddress ? writer : undefined;
+    const writerClient = local
+      ? { push: (profiles: ProfileInput[]) => local.pushRequest(profiles) }
       : new BatchingWriterClient(
         { push: (req) => (client ??= createClient(SegmentWriterService, selfTransport(config.distributor.segmentWriterAddress))).push(req) },
         { maxBatchBytes: Math.min(32 * 1024 * 1024, config.distributor.maxRecvMsgSize / 2), windowMs: 10 },

@@ -8,9 +8,8 @@ import { randomFillSync } from 'node:crypto';
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { create } from '@bufbuild/protobuf';
-import { PushRequestSchema, type PushRequest as WriterPushRequest, type PushResponse as WriterPushResponse } from '../../gen/segmentwriter/v1/push_pb.js';
-import { DecompressedTooLargeError, GzipError, maybeGunzip } from '../pprof/gzip.js';
+import { DecompressedTooLargeError, GzipError, gunzipBounded, isGzip } from '../pprof/gzip.js';
+import type { ProfileInput, RequestOutcome } from '../segment/writer.js';
 import { IngestError } from './errors.js';
 import { type LabelLimits, type LabelList, SERVICE_NAME, getLabel, normaliseLabels } from './labels.js';
 import { TenantRateLimiter } from './rate-limit.js';
@@ -25,9 +24,13 @@ export interface DistributorOptions {
   maxProfileSizeBytes: number;
 }
 
-/** Where the distributor sends profiles: the segment writer's Push RPC (batched, see writer-batcher.ts). */
+/**
+ * Where the distributor sends a request's profiles: the segment writer of
+ * this process, or a remote one over its Push RPC (writer-batcher.ts).
+ * Resolves with the request's outcome once it is durable or rejected.
+ */
 export interface SegmentWriterClient {
-  push(req: WriterPushRequest): Promise<WriterPushResponse>;
+  push(profiles: ProfileInput[]): Promise<RequestOutcome>;
 }
 
 /** One series of a push: its labels and the raw profiles (pprof, gzip or not). */
@@ -38,11 +41,33 @@ export interface SeriesToPush {
 
 const MiB = 1024 * 1024;
 
+/** Label sets remembered per distributor; past this the memo starts over. */
+const SERIES_MEMO_SIZE = 10_000;
+
+/** A validated series: its normalised labels and shard. */
+interface KnownSeries {
+  labels: LabelList;
+  shard: number;
+}
+
+/** What a request weighs, for the metrics and the in-flight limit. */
+interface RequestSize {
+  profiles: number;
+  bytes: number;
+}
+
 export class Distributor {
   private readonly limiter: TenantRateLimiter;
   private inflightBytes = 0;
   private stopping = false;
   private readonly metrics;
+  /**
+   * (tenant, client labels) → normalised labels and shard. SDKs push the same
+   * few series again and again; normalising, validating and hashing them
+   * every time cost more than the rest of a small push on this thread. Only
+   * valid label sets are remembered, so every rejection is computed afresh.
+   */
+  private readonly knownSeries = new Map<string, KnownSeries>();
 
   constructor(
     private readonly opts: DistributorOptions,
@@ -65,88 +90,110 @@ export class Distributor {
   }
 
   /**
-   * Validates and stores one request. Throws IngestError (status + message);
-   * nothing is stored when it throws before the segment writer accepted.
+   * Validates and stores one request; resolves once it is durable. Rejects
+   * with IngestError (status + message); nothing is stored when the request
+   * is rejected.
+   *
+   * Not an async function: a push waits for its segment for hundreds of
+   * milliseconds, and an async frame would keep the request's bytes and
+   * labels alive (and copied by every young-generation GC) all that time.
+   * Only the request's size and tenant wait here.
    */
-  async push(tenant: string, series: SeriesToPush[], defaultTimeNanos: bigint): Promise<void> {
-    const stop = this.metrics.pushSeconds.startTimer();
-    let profiles = 0;
-    try {
-      if (this.stopping) throw new IngestError(503, 'server is shutting down', 'shutting_down');
-      const req = create(PushRequestSchema, {});
-      const prepared: { labels: LabelList; bytes: Uint8Array; id: Uint8Array; shard: number }[] = [];
-      let bytes = 0;
-      for (const s of series) {
-        const labels = normaliseLabels(s.labels, this.opts.labelLimits);
-        const shard = shardFor(tenant, getLabel(labels, SERVICE_NAME)!, this.opts.numShards);
-        for (const p of s.profiles) {
-          profiles++;
-          const raw = await this.decompress(p.bytes, labels);
-          bytes += raw.length;
-          prepared.push({ labels, bytes: raw, id: profileIdBytes(p.id), shard });
-        }
-      }
-      if (profiles === 0) throw new IngestError(400, 'no profiles in request', 'invalid_request');
-      const wait = this.limiter.take(tenant, bytes);
-      if (wait > 0) {
-        const rate = this.opts.ingestionRateLimitMb;
-        const err = new IngestError(429, `push rate limit (${rate} MiB/s) exceeded while adding ${(bytes / MiB).toFixed(2)} MiB (err-kiln-tenant-max-ingestion-rate). To adjust the related limit, configure -distributor.ingestion-rate-limit-mb and -distributor.ingestion-burst-size-mb, or contact your service administrator.`, 'rate_limited');
-        (err as IngestError & { retryAfterSeconds?: number }).retryAfterSeconds = Number.isFinite(wait) ? Math.max(1, Math.ceil(wait)) : 60;
+  push(tenant: string, series: SeriesToPush[], defaultTimeNanos: bigint): Promise<void> {
+    const started = performance.now();
+    const size: RequestSize = { profiles: 0, bytes: 0 };
+    return this.store(tenant, series, defaultTimeNanos, size).then(
+      () => {
+        this.metrics.received.inc({ tenant }, size.profiles);
+        this.metrics.receivedBytes.inc({ tenant }, size.bytes);
+        this.metrics.pushSeconds.observe({ status: '2xx' }, (performance.now() - started) / 1000);
+      },
+      (e: unknown) => {
+        const err = e instanceof IngestError ? e : new IngestError(500, (e as Error).message, 'internal');
+        this.metrics.discarded.inc({ reason: err.reason, tenant }, Math.max(1, size.profiles));
+        this.metrics.pushSeconds.observe({ status: String(err.status) }, (performance.now() - started) / 1000);
+        if (err.status >= 500) this.logger.error({ tenant, err: err.message }, 'push failed');
+        else this.logger.debug({ tenant, status: err.status, err: err.message }, 'push rejected');
         throw err;
-      }
-      if (this.opts.maxInflightBytes > 0 && this.inflightBytes + bytes > this.opts.maxInflightBytes && this.inflightBytes > 0) {
-        const err = new IngestError(429, `too many in-flight push bytes in this distributor (limit ${this.opts.maxInflightBytes}) (err-kiln-distributor-max-inflight-push-requests-bytes)`, 'inflight_limit');
-        (err as IngestError & { retryAfterSeconds?: number }).retryAfterSeconds = 1;
-        throw err;
-      }
-      const defaultTime = defaultTimeNanos;
-      for (const p of prepared) {
-        req.profiles.push({
-          $typeName: 'segmentwriter.v1.ProfileToWrite',
-          tenantId: tenant,
-          labels: p.labels.map(([name, value]) => ({ $typeName: 'types.v1.LabelPair', name, value })),
-          profile: p.bytes,
-          profileId: p.id,
-          shard: p.shard,
-          defaultTimeNanos: defaultTime,
-          request: 0,
-        });
-      }
-      this.inflightBytes += bytes;
-      let result;
-      try {
-        result = (await this.writer.push(req)).results[0];
-      } catch (e) {
-        throw fromWriterError(e);
-      } finally {
-        this.inflightBytes -= bytes;
-      }
-      if (!result) throw new IngestError(500, 'segment writer returned no result for the request', 'internal');
-      if (result.status !== 0) throw new IngestError(result.status, result.message, result.reason);
-      this.metrics.received.inc({ tenant }, profiles);
-      this.metrics.receivedBytes.inc({ tenant }, bytes);
-      stop({ status: '2xx' });
-    } catch (e) {
-      const err = e instanceof IngestError ? e : new IngestError(500, (e as Error).message, 'internal');
-      this.metrics.discarded.inc({ reason: err.reason, tenant }, Math.max(1, profiles));
-      stop({ status: String(err.status) });
-      if (err.status >= 500) this.logger.error({ tenant, err: err.message }, 'push failed');
-      else this.logger.debug({ tenant, status: err.status, err: err.message }, 'push rejected');
-      throw err;
-    }
+      },
+    );
   }
 
-  private async decompress(bytes: Uint8Array, labels: LabelList): Promise<Uint8Array> {
-    try {
-      return await maybeGunzip(bytes, this.opts.maxProfileSizeBytes);
-    } catch (e) {
-      if (e instanceof DecompressedTooLargeError) {
-        const shown = `{${labels.map(([n, v]) => `${n}=${JSON.stringify(v)}`).join(', ')}}`;
-        throw new IngestError(413, `the profile with labels '${shown}' exceeds the size limit (max_profile_size_byte, limit: ${this.opts.maxProfileSizeBytes}) (err-kiln-profile-size-limit). To adjust the related limit, configure -validation.max-profile-size-bytes, or contact your service administrator.`, 'profile_size_limit');
+  /** Checks the request and hands it to the segment writer; the returned promise settles when the writer answers. */
+  private async store(tenant: string, series: SeriesToPush[], defaultTimeNanos: bigint, size: RequestSize): Promise<void> {
+    if (this.stopping) throw new IngestError(503, 'server is shutting down', 'shutting_down');
+    const inputs: ProfileInput[] = [];
+    for (const s of series) {
+      const { labels, shard } = this.knownSeriesOf(tenant, s.labels);
+      for (const p of s.profiles) {
+        size.profiles++;
+        // Usually already gunzipped by the HTTP handler: then no await, no extra turn of the event loop.
+        const raw = isGzip(p.bytes) ? await this.gunzip(p.bytes, labels) : this.checkSize(p.bytes, labels);
+        size.bytes += raw.length;
+        inputs.push({ tenant, labels, profile: raw, profileId: profileIdBytes(p.id), shard, defaultTimeNanos });
       }
+    }
+    if (size.profiles === 0) throw new IngestError(400, 'no profiles in request', 'invalid_request');
+    const bytes = size.bytes;
+    const wait = this.limiter.take(tenant, bytes);
+    if (wait > 0) {
+      const rate = this.opts.ingestionRateLimitMb;
+      const err = new IngestError(429, `push rate limit (${rate} MiB/s) exceeded while adding ${(bytes / MiB).toFixed(2)} MiB (err-kiln-tenant-max-ingestion-rate). To adjust the related limit, configure -distributor.ingestion-rate-limit-mb and -distributor.ingestion-burst-size-mb, or contact your service administrator.`, 'rate_limited');
+      (err as IngestError & { retryAfterSeconds?: number }).retryAfterSeconds = Number.isFinite(wait) ? Math.max(1, Math.ceil(wait)) : 60;
+      throw err;
+    }
+    if (this.opts.maxInflightBytes > 0 && this.inflightBytes + bytes > this.opts.maxInflightBytes && this.inflightBytes > 0) {
+      const err = new IngestError(429, `too many in-flight push bytes in this distributor (limit ${this.opts.maxInflightBytes}) (err-kiln-distributor-max-inflight-push-requests-bytes)`, 'inflight_limit');
+      (err as IngestError & { retryAfterSeconds?: number }).retryAfterSeconds = 1;
+      throw err;
+    }
+    this.inflightBytes += bytes;
+    // Returned, not awaited: this frame (and the request it holds) ends here.
+    return this.writer.push(inputs).then(
+      (outcome) => {
+        this.inflightBytes -= bytes;
+        if (outcome.status !== 0) throw new IngestError(outcome.status, outcome.message, outcome.reason);
+      },
+      (e: unknown) => {
+        this.inflightBytes -= bytes;
+        throw fromWriterError(e);
+      },
+    );
+  }
+
+  /** The normalised labels and shard of a client label set; throws IngestError for invalid labels. */
+  private knownSeriesOf(tenant: string, labels: SeriesToPush['labels']): KnownSeries {
+    // Lengths make the key unambiguous whatever characters names and values hold.
+    let key = `${tenant.length}:${tenant}`;
+    for (const [name, value] of labels) key += `${name.length}:${name}${value.length}:${value}`;
+    let known = this.knownSeries.get(key);
+    if (known === undefined) {
+      const normalised = normaliseLabels(labels, this.opts.labelLimits);
+      known = { labels: normalised, shard: shardFor(tenant, getLabel(normalised, SERVICE_NAME)!, this.opts.numShards) };
+      if (this.knownSeries.size >= SERIES_MEMO_SIZE) this.knownSeries.clear();
+      this.knownSeries.set(key, known);
+    }
+    return known;
+  }
+
+  private async gunzip(bytes: Uint8Array, labels: LabelList): Promise<Uint8Array> {
+    try {
+      return await gunzipBounded(bytes, this.opts.maxProfileSizeBytes);
+    } catch (e) {
+      if (e instanceof DecompressedTooLargeError) throw this.tooLarge(labels);
       if (e instanceof GzipError) throw new IngestError(400, `malformed profile: ${e.message}`, 'malformed_profile');
       throw e;
     }
+  }
+
+  private checkSize(bytes: Uint8Array, labels: LabelList): Uint8Array {
+    if (bytes.length > this.opts.maxProfileSizeBytes) throw this.tooLarge(labels);
+    return bytes;
+  }
+
+  private tooLarge(labels: LabelList): IngestError {
+    const shown = `{${labels.map(([n, v]) => `${n}=${JSON.stringify(v)}`).join(', ')}}`;
+    return new IngestError(413, `the profile with labels '${shown}' exceeds the size limit (max_profile_size_byte, limit: ${this.opts.maxProfileSizeBytes}) (err-kiln-profile-size-limit). To adjust the related limit, configure -validation.max-profile-size-bytes, or contact your service administrator.`, 'profile_size_limit');
   }
 }
 

@@ -55,8 +55,9 @@ export function readBody(req: Req, max: number): Promise<Uint8Array> {
       refuse(`request body too large: ${declared} bytes, limit ${max}`);
       return;
     }
+    // on, not once: `settled` guards each handler, and once() wraps every listener in another closure.
     req.on('data', onData);
-    req.once('end', () => {
+    req.on('end', () => {
       if (settled) return;
       settled = true;
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
@@ -66,8 +67,8 @@ export function readBody(req: Req, max: number): Promise<Uint8Array> {
       settled = true;
       reject(new IngestError(408, `error reading request body: ${e?.message ?? 'connection closed before the body ended'}`, 'request_read_error'));
     };
-    req.once('error', broken);
-    req.once('close', () => broken());
+    req.on('error', broken);
+    req.on('close', broken);
   });
 }
 
@@ -80,36 +81,42 @@ function sendError(res: Res, err: IngestError & { retryAfterSeconds?: number }):
 }
 
 export function createIngestHandler(distributor: Distributor, opts: HttpIngestOptions) {
+  /**
+   * Reads, parses and hands one request to the distributor; the returned
+   * promise settles when the push is durable or rejected. Its frame (body,
+   * parsed request) ends before that wait, see Distributor.push.
+   */
+  const receive = async (req: Req, url: URL): Promise<void> => {
+    if (req.method !== 'POST') throw new IngestError(405, `method ${req.method} not allowed; use POST`, 'invalid_request');
+    const tenantHeader = req.headers['x-scope-orgid'];
+    const tenant = resolveTenant(Array.isArray(tenantHeader) ? tenantHeader[0] : tenantHeader, opts.tenancy);
+    const body = await readBody(req, opts.maxRecvMsgSize);
+    const ingest = await parseLegacyIngest(
+      { query: url.searchParams, contentType: req.headers['content-type'], body },
+      { maxProfileBytes: opts.maxProfileSizeBytes },
+      new Date(),
+    );
+    // Pyroscope answers an empty profile with 200 and stores nothing.
+    if (ingest.profiles.length === 0) return;
+    const hasService = ingest.labels.some(([n]) => n === 'service_name');
+    const series: SeriesToPush[] = ingest.profiles.map((p) => {
+      const labels: [string, string][] = [...ingest.labels];
+      if (hasService) {
+        if (!ingest.labels.some(([n]) => n === 'app_name')) labels.push(['app_name', p.serviceName]);
+      } else {
+        labels.push(['service_name', p.serviceName]);
+      }
+      labels.push(['pyroscope_spy', ingest.spyName]);
+      if (p.metricName) labels.push(['__name__', p.metricName]);
+      const bytes = p.bytes ?? encodePprof(p.profile!);
+      return { labels, profiles: [{ bytes }] };
+    });
+    return distributor.push(tenant, series, BigInt(ingest.from.getTime()) * 1_000_000n);
+  };
+
   return async (req: Req, res: Res, url: URL): Promise<void> => {
     try {
-      if (req.method !== 'POST') throw new IngestError(405, `method ${req.method} not allowed; use POST`, 'invalid_request');
-      const tenantHeader = req.headers['x-scope-orgid'];
-      const tenant = resolveTenant(Array.isArray(tenantHeader) ? tenantHeader[0] : tenantHeader, opts.tenancy);
-      const body = await readBody(req, opts.maxRecvMsgSize);
-      const ingest = await parseLegacyIngest(
-        { query: url.searchParams, contentType: req.headers['content-type'], body },
-        { maxProfileBytes: opts.maxProfileSizeBytes },
-        new Date(),
-      );
-      if (ingest.profiles.length === 0) {
-        // Pyroscope answers an empty profile with 200 and stores nothing.
-        res.writeHead(200).end();
-        return;
-      }
-      const hasService = ingest.labels.some(([n]) => n === 'service_name');
-      const series: SeriesToPush[] = ingest.profiles.map((p) => {
-        const labels: [string, string][] = [...ingest.labels];
-        if (hasService) {
-          if (!ingest.labels.some(([n]) => n === 'app_name')) labels.push(['app_name', p.serviceName]);
-        } else {
-          labels.push(['service_name', p.serviceName]);
-        }
-        labels.push(['pyroscope_spy', ingest.spyName]);
-        if (p.metricName) labels.push(['__name__', p.metricName]);
-        const bytes = p.bytes ?? encodePprof(p.profile!);
-        return { labels, profiles: [{ bytes }] };
-      });
-      await distributor.push(tenant, series, BigInt(ingest.from.getTime()) * 1_000_000n);
+      await receive(req, url);
       res.writeHead(200).end();
     } catch (e) {
       sendError(res, e instanceof IngestError ? e : new IngestError(500, (e as Error).message, 'internal'));

@@ -1,9 +1,8 @@
-// segmentwriter.v1.SegmentWriterService: the segment writer's RPC face, and
-// the same call made directly when the distributor runs in this process.
+// segmentwriter.v1.SegmentWriterService: the segment writer's RPC face. A
+// distributor in the same process calls SegmentWriter.pushRequest directly.
 
-import { create } from '@bufbuild/protobuf';
 import type { ServiceImpl } from '@connectrpc/connect';
-import { type PushRequest, type PushResponse, PushResponseSchema, SegmentWriterService } from '../../gen/segmentwriter/v1/push_pb.js';
+import { type PushRequest, SegmentWriterService } from '../../gen/segmentwriter/v1/push_pb.js';
 import type { ProfileInput, SegmentWriter } from './writer.js';
 
 /** A PushRequest's profiles, grouped by their request index. */
@@ -28,21 +27,6 @@ export function segmentWriterServiceImpl(writer: SegmentWriter): ServiceImpl<typ
   return {
     async push(req) {
       return { results: await writer.push(requestsOf(req)) };
-    },
-  };
-}
-
-/**
- * The distributor's client for a segment writer in the same process: the
- * request object is handed over as is, without encoding it to protobuf and
- * back over loopback HTTP/2 (that cost about as much CPU as storing a small
- * profile). Split targets use the Connect client; the RPC stays covered by
- * the split-target integration test.
- */
-export function inProcessSegmentWriterClient(writer: SegmentWriter): { push(req: PushRequest): Promise<PushResponse> } {
-  return {
-    async push(req) {
-      return create(PushResponseSchema, { results: await writer.push(requestsOf(req)) });
     },
   };
 }

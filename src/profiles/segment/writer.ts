@@ -18,7 +18,7 @@ import type { BlockMeta } from '../../gen/metastore/v1/types_pb.js';
 import type { Labels } from '../block/model.js';
 import { segmentPath } from '../block/paths.js';
 import { BuildWorkerPool, InlineBuilds, type SegmentBuild, type SegmentBuilds } from './build-pool.js';
-import { type BuiltSegment, type RequestOutcome, type RequestPart, validatePart } from './segment-builder.js';
+import { ACCEPTED, type BuiltSegment, type RequestOutcome, type RequestPart, validatePart } from './segment-builder.js';
 
 export { ProfileRejectedError, type RequestOutcome } from './segment-builder.js';
 
@@ -44,20 +44,7 @@ export interface ProfileInput {
   defaultTimeNanos: bigint;
 }
 
-/** The segment holding the profile could not be stored; the client should retry. */
-export class SegmentFlushError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'SegmentFlushError';
-  }
-}
-
-export class ShuttingDownError extends Error {
-  constructor() {
-    super('segment writer is shutting down');
-    this.name = 'ShuttingDownError';
-  }
-}
+const SHUTTING_DOWN: RequestOutcome = Object.freeze({ status: 503, message: 'segment writer is shutting down', reason: 'shutting_down' });
 
 interface OpenSegment {
   id: string;
@@ -112,10 +99,18 @@ export class SegmentWriter {
   }
 
   /**
-   * Stores the profiles of several client requests. Each request is all or
-   * nothing: a rejected profile stores none of its request. Resolves with one
-   * outcome per request once every accepted request's segments are uploaded
-   * and registered.
+   * Stores the profiles of several client requests (the Push RPC's batch):
+   * one outcome per request, see pushRequest.
+   */
+  push(requests: readonly (readonly ProfileInput[])[]): Promise<RequestOutcome[]> {
+    const receivedAtMs = Date.now();
+    return Promise.all(requests.map((inputs) => this.pushRequest(inputs, receivedAtMs)));
+  }
+
+  /**
+   * Stores the profiles of one client request, all or nothing: a rejected
+   * profile stores none of its request. Resolves with the request's outcome
+   * once every segment holding its profiles is uploaded and registered.
    *
    * A request whose profiles all go to one shard (every /ingest request) is
    * validated by its segment's builder. A request spanning shards is validated
@@ -123,28 +118,29 @@ export class SegmentWriter {
    * pure function of the request and its receive time, so the builders accept
    * what was accepted here, and no shard stores part of a rejected request.
    */
-  async push(requests: ProfileInput[][]): Promise<RequestOutcome[]> {
-    const receivedAtMs = Date.now();
-    const outcomes: (RequestOutcome | Promise<RequestOutcome>)[] = [];
-    for (const inputs of requests) {
-      if (this.stopping) {
-        outcomes.push({ status: 503, message: new ShuttingDownError().message, reason: 'shutting_down' });
-        continue;
-      }
-      const byShard = splitByShard(inputs, receivedAtMs);
-      if (byShard.size > 1) {
-        const whole: RequestPart = { ...byShard.values().next().value!, profiles: [...byShard.values()].flatMap((p) => p.profiles) };
-        const rejection = await validatePart(whole, this.opts.validation);
-        if (rejection.status !== 0) {
-          this.metrics.rejected.inc({ reason: rejection.reason });
-          outcomes.push(rejection);
-          continue;
-        }
-      }
-      const waits = [...byShard].map(([shard, part]) => this.add(shard, part));
-      outcomes.push(waits.length === 1 ? waits[0]! : Promise.all(waits).then((all) => all.find((o) => o.status !== 0) ?? all[0]!));
+  pushRequest(inputs: readonly ProfileInput[], receivedAtMs = Date.now()): Promise<RequestOutcome> {
+    if (this.stopping) return Promise.resolve(SHUTTING_DOWN);
+    if (inputs.length === 0) return Promise.resolve(ACCEPTED);
+    if (!spansShards(inputs)) return this.add(inputs[0]!.shard, requestPart(inputs, receivedAtMs));
+    return this.pushAcrossShards(inputs, receivedAtMs);
+  }
+
+  private async pushAcrossShards(inputs: readonly ProfileInput[], receivedAtMs: number): Promise<RequestOutcome> {
+    const rejection = await validatePart(requestPart(inputs, receivedAtMs), this.opts.validation);
+    if (rejection.status !== 0) {
+      this.metrics.rejected.inc({ reason: rejection.reason });
+      return rejection;
     }
-    return Promise.all(outcomes);
+    // Stopping began during validation: its flush is under way, no segment may open now.
+    if (this.stopping) return SHUTTING_DOWN;
+    const shards = new Map<number, ProfileInput[]>();
+    for (const input of inputs) {
+      const same = shards.get(input.shard);
+      if (same) same.push(input);
+      else shards.set(input.shard, [input]);
+    }
+    const all = await Promise.all([...shards].map(([shard, part]) => this.add(shard, requestPart(part, receivedAtMs))));
+    return all.find((o) => o.status !== 0) ?? all[0]!;
   }
 
   /** Stops taking pushes, flushes every open segment, waits for all uploads, stops the builders. */
@@ -225,7 +221,7 @@ export class SegmentWriter {
       this.logger.error({ block: seg.id, shard: seg.shard, err: (e as Error).message }, 'segment flush failed; its pushes are answered with an error');
       // An uploaded but unregistered object is invisible to readers; remove it so nothing is half-registered.
       if (uploaded) await this.bucket.delete(key).catch(() => undefined);
-      const failed: RequestOutcome = { status: 503, message: new SegmentFlushError(`failed to store segment ${seg.id}: ${(e as Error).message}`).message, reason: 'segment_flush_failed' };
+      const failed: RequestOutcome = { status: 503, message: `failed to store segment ${seg.id}: ${(e as Error).message}`, reason: 'segment_flush_failed' };
       // Rejected requests keep their 4xx: they would not have been stored anyway.
       seg.resolve(Array.from({ length: seg.parts }, (_, i) => {
         const o = built?.outcomes[i];
@@ -259,13 +255,15 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** A request's profiles grouped by shard, as request parts (in the order the shards first appear). */
-function splitByShard(inputs: readonly ProfileInput[], receivedAtMs: number): Map<number, RequestPart> {
-  const parts = new Map<number, RequestPart>();
-  for (const input of inputs) {
-    let part = parts.get(input.shard);
-    if (!part) parts.set(input.shard, (part = { tenant: input.tenant, receivedAtMs, profiles: [] }));
-    part.profiles.push({ labels: input.labels, bytes: input.profile, profileId: input.profileId, defaultTimeNanos: input.defaultTimeNanos });
-  }
-  return parts;
+function spansShards(inputs: readonly ProfileInput[]): boolean {
+  for (let i = 1; i < inputs.length; i++) if (inputs[i]!.shard !== inputs[0]!.shard) return true;
+  return false;
+}
+
+function requestPart(inputs: readonly ProfileInput[], receivedAtMs: number): RequestPart {
+  return {
+    tenant: inputs[0]!.tenant,
+    receivedAtMs,
+    profiles: inputs.map((input) => ({ labels: input.labels, bytes: input.profile, profileId: input.profileId, defaultTimeNanos: input.defaultTimeNanos })),
+  };
 }

@@ -6,10 +6,9 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { create } from '@bufbuild/protobuf';
-import { type PushRequest, PushResponseSchema } from '../../../../src/gen/segmentwriter/v1/push_pb.js';
 import { Distributor, type DistributorOptions, profileIdBytes } from '../../../../src/profiles/ingest/distributor.js';
 import { IngestError } from '../../../../src/profiles/ingest/errors.js';
+import type { ProfileInput } from '../../../../src/profiles/segment/writer.js';
 
 const OPTS: DistributorOptions = {
   labelLimits: { maxLabelNamesPerSeries: 30, maxLengthLabelName: 1024, maxLengthLabelValue: 2048 },
@@ -21,12 +20,13 @@ const OPTS: DistributorOptions = {
 };
 
 function setup(opts: Partial<DistributorOptions> = {}, fail?: () => Error, result = { status: 0, message: '', reason: '' }) {
-  const pushed: PushRequest[] = [];
+  /** The profiles of each request the writer got. */
+  const pushed: ProfileInput[][] = [];
   const writer = {
-    async push(req: PushRequest) {
+    async push(profiles: ProfileInput[]) {
       if (fail) throw fail();
-      pushed.push(req);
-      return create(PushResponseSchema, { results: [result] });
+      pushed.push(profiles);
+      return result;
     },
   };
   const d = new Distributor({ ...OPTS, ...opts }, writer, pino({ level: 'silent' }), new Registry());
@@ -58,11 +58,11 @@ describe('Distributor.push', () => {
       1_700_000_000_000_000_000n,
     );
     expect(pushed).toHaveLength(1);
-    const ps = pushed[0]!.profiles;
+    const ps = pushed[0]!;
     expect(ps).toHaveLength(3);
-    expect(ps.map((p) => p.tenantId)).toEqual(['team-a', 'team-a', 'team-a']);
-    expect(ps[0]!.labels.map((l) => [l.name, l.value])).toEqual([['service_name', 'ignored']]);
-    expect(ps[1]!.labels.map((l) => [l.name, l.value])).toEqual([['service_name', 'checkout'], ['zone', 'z1']]);
+    expect(ps.map((p) => p.tenant)).toEqual(['team-a', 'team-a', 'team-a']);
+    expect(ps[0]!.labels).toEqual([['service_name', 'ignored']]);
+    expect(ps[1]!.labels).toEqual([['service_name', 'checkout'], ['zone', 'z1']]);
     expect(ps.map((p) => p.profile.length)).toEqual([10, 20, 30]);
     expect(Buffer.from(ps[1]!.profileId).toString('hex')).toBe('0123456789abcdef0123456789abcdef');
     expect(ps[2]!.profileId).toHaveLength(16);
@@ -77,7 +77,7 @@ describe('Distributor.push', () => {
   it('gunzips profiles before forwarding them', async () => {
     const { d, pushed } = setup();
     await d.push('t', [{ labels: [['service_name', 's']], profiles: [{ bytes: gzipSync(bytes(500, 1)) }] }], 0n);
-    expect(Array.from(pushed[0]!.profiles[0]!.profile)).toEqual(Array.from(bytes(500, 1)));
+    expect(Array.from(pushed[0]![0]!.profile)).toEqual(Array.from(bytes(500, 1)));
   });
 
   it('a request with no profiles is 400', async () => {
@@ -146,7 +146,7 @@ describe('Distributor.push', () => {
     expect(e.retryAfterSeconds).toBe(1);
     // Another tenant has its own budget.
     await d.push('b', [{ labels: [], profiles: [{ bytes: bytes(1500) }] }], 0n);
-    expect(pushed.map((p) => p.profiles[0]!.tenantId)).toEqual(['a', 'b']);
+    expect(pushed.map((p) => p[0]!.tenant)).toEqual(['a', 'b']);
   });
 
   it('after stopAccepting, pushes get 503', async () => {
@@ -170,6 +170,50 @@ describe('Distributor.push', () => {
     expect((await rejected(a.d.push('t', [{ labels: [], profiles: [{ bytes: bytes(10) }] }], 0n))).status).toBe(503);
     const b = setup({}, () => new Error('boom'));
     expect((await rejected(b.d.push('t', [{ labels: [], profiles: [{ bytes: bytes(10) }] }], 0n))).status).toBe(500);
+  });
+});
+
+describe('Distributor: remembered label sets', () => {
+  const push = (d: Distributor, tenant: string, labels: [string, string][]) => d.push(tenant, [{ labels, profiles: [{ bytes: bytes(10) }] }], 0n);
+
+  it('a repeated label set gets the same labels and shard as the first time', async () => {
+    const { d, pushed } = setup({ numShards: 64 });
+    const labels: [string, string][] = [['zone.name', 'z1'], ['service_name', 'api'], ['empty', '']];
+    await push(d, 't', labels);
+    await push(d, 't', labels);
+    expect(pushed[1]![0]!.labels).toEqual([['service_name', 'api'], ['zone_name', 'z1']]);
+    expect(pushed[1]![0]!.labels).toEqual(pushed[0]![0]!.labels);
+    expect(pushed[1]![0]!.shard).toBe(pushed[0]![0]!.shard);
+  });
+
+  it('label sets that join to the same text stay apart', async () => {
+    const { d, pushed } = setup();
+    await push(d, 't', [['service_name', 'a'], ['x', '1:y3:2']]);
+    await push(d, 't', [['service_name', 'a'], ['x', '1'], ['y', '2']]);
+    expect(pushed.map((p) => p[0]!.labels)).toEqual([
+      [['service_name', 'a'], ['x', '1:y3:2']],
+      [['service_name', 'a'], ['x', '1'], ['y', '2']],
+    ]);
+  });
+
+  it('the shard is per tenant: the same labels of another tenant are hashed with that tenant', async () => {
+    const { d, pushed } = setup({ numShards: 1024 });
+    const tenants = ['t1', 't2', 't3', 't4', 't5', 't6'];
+    for (const t of tenants) await push(d, t, [['service_name', 'api']]);
+    for (const t of tenants) await push(d, t, [['service_name', 'api']]);
+    const shards = pushed.map((p) => p[0]!.shard);
+    expect(shards.slice(6)).toEqual(shards.slice(0, 6));
+    // 6 tenants over 1024 shards: the same shard for all would mean the tenant was ignored.
+    expect(new Set(shards).size).toBeGreaterThan(1);
+  });
+
+  it('an invalid label set is rejected every time, never remembered', async () => {
+    const { d, pushed } = setup();
+    for (let i = 0; i < 3; i++) {
+      const e = await rejected(push(d, 't', [['service_name', 'x'], ['bad-name', 'v']]));
+      expect(e.message).toContain("invalid label name 'bad-name'");
+    }
+    expect(pushed).toHaveLength(0);
   });
 });
 
