@@ -8,7 +8,8 @@ import { randomFillSync } from 'node:crypto';
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { DecompressedTooLargeError, GzipError, gunzipBounded, isGzip } from '../pprof/gzip.js';
+import { gzipDeclaredSize, isGzip } from '../pprof/gzip.js';
+import { profileTooLargeMessage } from '../segment/segment-builder.js';
 import type { ProfileInput, RequestOutcome } from '../segment/writer.js';
 import { IngestError } from './errors.js';
 import { type LabelLimits, type LabelList, SERVICE_NAME, getLabel, normaliseLabels } from './labels.js';
@@ -102,7 +103,13 @@ export class Distributor {
   push(tenant: string, series: SeriesToPush[], defaultTimeNanos: bigint): Promise<void> {
     const started = performance.now();
     const size: RequestSize = { profiles: 0, bytes: 0 };
-    return this.store(tenant, series, defaultTimeNanos, size).then(
+    let stored: Promise<void>;
+    try {
+      stored = this.store(tenant, series, defaultTimeNanos, size);
+    } catch (e) {
+      stored = Promise.reject(e);
+    }
+    return stored.then(
       () => {
         this.metrics.received.inc({ tenant }, size.profiles);
         this.metrics.receivedBytes.inc({ tenant }, size.bytes);
@@ -119,18 +126,20 @@ export class Distributor {
     );
   }
 
-  /** Checks the request and hands it to the segment writer; the returned promise settles when the writer answers. */
-  private async store(tenant: string, series: SeriesToPush[], defaultTimeNanos: bigint, size: RequestSize): Promise<void> {
+  /**
+   * Checks the request and hands it to the segment writer; throws IngestError
+   * for a rejected request, else returns a promise that settles when the
+   * writer answers.
+   */
+  private store(tenant: string, series: SeriesToPush[], defaultTimeNanos: bigint, size: RequestSize): Promise<void> {
     if (this.stopping) throw new IngestError(503, 'server is shutting down', 'shutting_down');
     const inputs: ProfileInput[] = [];
     for (const s of series) {
       const { labels, shard } = this.knownSeriesOf(tenant, s.labels);
       for (const p of s.profiles) {
         size.profiles++;
-        // Usually already gunzipped by the HTTP handler: then no await, no extra turn of the event loop.
-        const raw = isGzip(p.bytes) ? await this.gunzip(p.bytes, labels) : this.checkSize(p.bytes, labels);
-        size.bytes += raw.length;
-        inputs.push({ tenant, labels, profile: raw, profileId: profileIdBytes(p.id), shard, defaultTimeNanos });
+        size.bytes += this.decompressedSize(p.bytes, labels);
+        inputs.push({ tenant, labels, profile: p.bytes, profileId: profileIdBytes(p.id), shard, defaultTimeNanos });
       }
     }
     if (size.profiles === 0) throw new IngestError(400, 'no profiles in request', 'invalid_request');
@@ -148,7 +157,6 @@ export class Distributor {
       throw err;
     }
     this.inflightBytes += bytes;
-    // Returned, not awaited: this frame (and the request it holds) ends here.
     return this.writer.push(inputs).then(
       (outcome) => {
         this.inflightBytes -= bytes;
@@ -176,25 +184,20 @@ export class Distributor {
     return known;
   }
 
-  private async gunzip(bytes: Uint8Array, labels: LabelList): Promise<Uint8Array> {
-    try {
-      return await gunzipBounded(bytes, this.opts.maxProfileSizeBytes);
-    } catch (e) {
-      if (e instanceof DecompressedTooLargeError) throw this.tooLarge(labels);
-      if (e instanceof GzipError) throw new IngestError(400, `malformed profile: ${e.message}`, 'malformed_profile');
-      throw e;
-    }
+  /**
+   * The decompressed size of a profile, for the rate and in-flight limits. A
+   * gzipped profile is gunzipped later, in a segment build worker, which
+   * rejects it unless it inflates to exactly what its trailer declares and
+   * fits -validation.max-profile-size-bytes; a larger declaration counts as
+   * the limit here (a corrupt trailer must not eat a tenant's rate budget).
+   */
+  private decompressedSize(bytes: Uint8Array, labels: LabelList): number {
+    const max = this.opts.maxProfileSizeBytes;
+    if (isGzip(bytes)) return Math.min(Math.max(gzipDeclaredSize(bytes), 0), max);
+    if (bytes.length > max) throw new IngestError(413, profileTooLargeMessage(labels, max, false), 'profile_size_limit');
+    return bytes.length;
   }
 
-  private checkSize(bytes: Uint8Array, labels: LabelList): Uint8Array {
-    if (bytes.length > this.opts.maxProfileSizeBytes) throw this.tooLarge(labels);
-    return bytes;
-  }
-
-  private tooLarge(labels: LabelList): IngestError {
-    const shown = `{${labels.map(([n, v]) => `${n}=${JSON.stringify(v)}`).join(', ')}}`;
-    return new IngestError(413, `the profile with labels '${shown}' exceeds the size limit (max_profile_size_byte, limit: ${this.opts.maxProfileSizeBytes}) (err-kiln-profile-size-limit). To adjust the related limit, configure -validation.max-profile-size-bytes, or contact your service administrator.`, 'profile_size_limit');
-  }
 }
 
 /** Random bytes for ids, drawn 4 KiB at a time: one randomFillSync per id cost more than the rest of the id handling. */

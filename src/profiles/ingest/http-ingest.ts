@@ -91,7 +91,7 @@ export function createIngestHandler(distributor: Distributor, opts: HttpIngestOp
     const tenantHeader = req.headers['x-scope-orgid'];
     const tenant = resolveTenant(Array.isArray(tenantHeader) ? tenantHeader[0] : tenantHeader, opts.tenancy);
     const body = await readBody(req, opts.maxRecvMsgSize);
-    const ingest = await parseLegacyIngest(
+    const ingest = parseLegacyIngest(
       { query: url.searchParams, contentType: req.headers['content-type'], body },
       { maxProfileBytes: opts.maxProfileSizeBytes },
       new Date(),

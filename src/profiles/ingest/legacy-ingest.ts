@@ -18,7 +18,6 @@
 // profiler always sends sampleRate=17).
 
 import type { DecodedProfile } from '../pprof/profile.js';
-import { DecompressedTooLargeError, GzipError, isGzip, maybeGunzip } from '../pprof/gzip.js';
 import { parseAttime } from './attime.js';
 import { IngestError, quoteInput } from './errors.js';
 import { legacyProfileType, parseFolded } from './folded.js';
@@ -33,7 +32,7 @@ export interface LegacyIngestRequest {
 }
 
 export interface LegacyIngestLimits {
-  /** Largest profile after decompression (pprof) or text size (folded). */
+  /** Largest folded text, and largest part of a pprof form (the distributor and the segment builders cap pprofs). */
   maxProfileBytes: number;
 }
 
@@ -47,7 +46,7 @@ export interface SampleTypeConfig {
 
 export interface LegacyProfile {
   format: 'pprof' | 'folded';
-  /** pprof: the decompressed pprof bytes, for the distributor to decode. */
+  /** pprof: the pprof as sent, gzipped or not (a segment build worker gunzips and decodes it). */
   bytes?: Uint8Array;
   /** folded: the profile built from the text. */
   profile?: DecodedProfile;
@@ -99,19 +98,6 @@ function parseSampleRate(value: string | null): number {
   return n >= 1 && n <= 1e9 ? n : DEFAULT_SAMPLE_RATE;
 }
 
-/** Gunzip (when gzipped) under the decompressed-size cap: over → 413, corrupt gzip → 400. */
-async function decompressPprof(data: Uint8Array, maxBytes: number, what: string): Promise<Uint8Array> {
-  try {
-    return await maybeGunzip(data, maxBytes);
-  } catch (err) {
-    if (err instanceof DecompressedTooLargeError) {
-      throw new IngestError(413, `${what} is larger than the limit of ${maxBytes} bytes${isGzip(data) ? ' after decompression' : ''}`, 'profile_size_limit');
-    }
-    if (err instanceof GzipError) throw new IngestError(400, `${what}: ${err.message}`, 'malformed_profile');
-    throw err;
-  }
-}
-
 function parseSampleTypeConfig(data: Uint8Array): Record<string, SampleTypeConfig> {
   const bad = (why: string): never => {
     throw new IngestError(400, `invalid sample_type_config: ${why}`, 'malformed_profile');
@@ -150,9 +136,9 @@ function parseSampleTypeConfig(data: Uint8Array): Record<string, SampleTypeConfi
 
 /**
  * Parse a legacy /ingest request. Throws IngestError (400 bad parameters or body,
- * 413 over `maxProfileBytes` after decompression, 415 unsupported format).
+ * 413 over `maxProfileBytes`, 415 unsupported format).
  */
-export async function parseLegacyIngest(req: LegacyIngestRequest, limits: LegacyIngestLimits, now: Date): Promise<LegacyIngest> {
+export function parseLegacyIngest(req: LegacyIngestRequest, limits: LegacyIngestLimits, now: Date): LegacyIngest {
   const q = req.query;
   const { appName, labels } = parseLegacyName(q.get('name') ?? '');
   const from = parseAttime(q.get('from'), now, 'from');
@@ -176,8 +162,7 @@ export async function parseLegacyIngest(req: LegacyIngestRequest, limits: Legacy
 
   if (format === 'pprof') {
     if (req.body.length === 0) return { ...base, profiles: [] };
-    const bytes = await decompressPprof(req.body, limits.maxProfileBytes, 'profile');
-    return { ...base, profiles: [{ format: 'pprof', bytes, serviceName: appName }] };
+    return { ...base, profiles: [{ format: 'pprof', bytes: req.body, serviceName: appName }] };
   }
   if (format === 'speedscope') unsupported('"speedscope"');
 
@@ -195,7 +180,7 @@ export async function parseLegacyIngest(req: LegacyIngestRequest, limits: Legacy
     const sampleTypeConfig = stc !== undefined && stc.length > 0 ? parseSampleTypeConfig(stc) : undefined;
     const profiles: LegacyProfile[] = [];
     if (profile.length > 0) {
-      profiles.push({ format: 'pprof', bytes: await decompressPprof(profile, limits.maxProfileBytes, 'profile'), serviceName: appName });
+      profiles.push({ format: 'pprof', bytes: profile, serviceName: appName });
     }
     return { ...base, profiles, ...(sampleTypeConfig !== undefined ? { sampleTypeConfig } : {}) };
   }

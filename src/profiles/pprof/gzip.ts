@@ -25,6 +25,18 @@ export function isGzip(buf: Uint8Array): boolean {
   return buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b;
 }
 
+/**
+ * The uncompressed size a gzip stream's trailer declares (ISIZE: size mod
+ * 2^32, of the last member only), or -1 when buf is too short to hold one.
+ * zlib checks it against what it inflated, so an accepted single-member
+ * stream below 4 GiB holds exactly this many bytes.
+ */
+export function gzipDeclaredSize(buf: Uint8Array): number {
+  const n = buf.length;
+  if (n < 18) return -1;
+  return (buf[n - 4]! | (buf[n - 3]! << 8) | (buf[n - 2]! << 16) | (buf[n - 1]! << 24)) >>> 0;
+}
+
 function checkMax(maxBytes: number): void {
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 1 || maxBytes > bufferConstants.MAX_LENGTH) {
     throw new RangeError(`maxBytes must be an integer between 1 and ${bufferConstants.MAX_LENGTH}, got ${maxBytes}`);

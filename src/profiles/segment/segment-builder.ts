@@ -14,7 +14,7 @@ import type { BlockMeta } from '../../gen/metastore/v1/types_pb.js';
 import type { DatasetContent, Labels } from '../block/model.js';
 import { encodeBlock } from '../block/writer.js';
 import { PprofDecodeError, PprofLimitError, decodePprof } from '../pprof/decode.js';
-import { DecompressedTooLargeError, gunzipBounded, isGzip } from '../pprof/gzip.js';
+import { DecompressedTooLargeError, gunzipBounded, gzipDeclaredSize, isGzip } from '../pprof/gzip.js';
 import type { DecodedProfile } from '../pprof/profile.js';
 import { DatasetHead, type HeadPart, type RowMeta } from './head.js';
 import { type SeriesPlan, planSeries } from './series.js';
@@ -87,26 +87,34 @@ export interface PreparedProfile {
 
 const labelsText = (labels: Labels) => `{${labels.map(([n, v]) => `${n}=${JSON.stringify(v)}`).join(', ')}}`;
 
+/** The 413 answer to a profile over -validation.max-profile-size-bytes, wherever it is found. */
+export function profileTooLargeMessage(labels: Labels, limit: number, gzipped: boolean): string {
+  return `the profile with labels '${labelsText(labels)}' exceeds the size limit (max_profile_size_byte, limit: ${limit})${gzipped ? ' after decompression' : ''} (err-kiln-profile-size-limit). To adjust the related limit, configure -validation.max-profile-size-bytes, or contact your service administrator.`;
+}
+
 /** Decodes and validates one profile of a request part; throws ProfileRejectedError. */
 export async function prepareProfile(part: RequestPart, entry: ProfileEntry, v: Config['validation']): Promise<PreparedProfile> {
   const reject = (message: string, reason: string, status = 400): never => {
     throw new ProfileRejectedError(message, reason, status);
   };
-  const tooLarge = () =>
-    reject(`the profile with labels '${labelsText(entry.labels)}' exceeds the size limit (max_profile_size_byte, limit: ${v.maxProfileSizeBytes}) (err-kiln-profile-size-limit)`, 'profile_size_limit', 413);
   let raw = entry.bytes;
-  // The distributor gunzips under the same cap before it hands a profile over,
-  // so this is a magic-byte check; only a direct caller of the segment
-  // writer's RPC sends gzip here.
+  // Profiles arrive as the client sent them: gunzipping here, in a build
+  // worker, keeps that work (and its garbage) off the thread serving HTTP.
   if (isGzip(raw)) {
     try {
       raw = await gunzipBounded(raw, v.maxProfileSizeBytes);
     } catch (e) {
-      if (e instanceof DecompressedTooLargeError) return tooLarge();
+      if (e instanceof DecompressedTooLargeError) return reject(profileTooLargeMessage(entry.labels, v.maxProfileSizeBytes, true), 'profile_size_limit', 413);
       return reject(`malformed profile: ${(e as Error).message}`, 'malformed_profile');
     }
+    // The distributor admitted (rate limit, in-flight bytes) the size the trailer
+    // declares; only concatenated members can hold more than that.
+    const declared = gzipDeclaredSize(entry.bytes);
+    if (raw.length !== declared) {
+      return reject(`malformed profile: the gzip trailer declares ${declared} bytes but the data inflates to ${raw.length} (concatenated gzip members are not accepted)`, 'malformed_profile');
+    }
   } else if (raw.length > v.maxProfileSizeBytes) {
-    return tooLarge();
+    return reject(profileTooLargeMessage(entry.labels, v.maxProfileSizeBytes, false), 'profile_size_limit', 413);
   }
   let profile: DecodedProfile;
   try {

@@ -3,6 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { FilesystemBucket } from '../../../src/objstore/filesystem.js';
 import { segmentPath } from '../../../src/profiles/block/paths.js';
@@ -62,5 +63,46 @@ describe('SegmentBuilder', () => {
     await b.add(part([{ bytes: pprof('big', 1) }]));
     const [outcome] = (await b.finish()).outcomes;
     expect(outcome).toEqual({ status: 413, reason: 'profile_size_limit', message: expect.stringContaining('exceeds the size limit (max_profile_size_byte, limit: 10) (err-kiln-profile-size-limit)') });
+  });
+
+  describe('gzipped profiles (clients send them so; the builder gunzips)', () => {
+    const outcomeOf = async (bytes: Uint8Array, maxProfileSizeBytes = validation.maxProfileSizeBytes) => {
+      const b = new SegmentBuilder({ validation: { ...validation, maxProfileSizeBytes }, instanceId: 'test' }, ID, 1);
+      await b.add(part([{ bytes }]));
+      const built = await b.finish();
+      return { outcome: built.outcomes[0]!, built };
+    };
+
+    it('stores a gzipped profile like the plain one', async () => {
+      const { outcome, built } = await outcomeOf(new Uint8Array(gzipSync(pprof('zipped', 7))));
+      expect(outcome.status).toBe(0);
+      expect(await storedOf(built)).toEqual(['tenant-a/api: zipped;main=7']);
+    });
+
+    it('answers 413 naming the limit for a gzip bomb, without inflating it whole', async () => {
+      const bomb = new Uint8Array(gzipSync(Buffer.alloc(64 << 20)));
+      const { outcome } = await outcomeOf(bomb, 1 << 20);
+      expect(outcome).toEqual({
+        status: 413,
+        reason: 'profile_size_limit',
+        message: expect.stringContaining('exceeds the size limit (max_profile_size_byte, limit: 1048576) after decompression (err-kiln-profile-size-limit)'),
+      });
+    });
+
+    it('answers 400 for corrupt gzip', async () => {
+      const gz = new Uint8Array(gzipSync(pprof('x', 1)));
+      const { outcome } = await outcomeOf(gz.subarray(0, gz.length - 9));
+      expect(outcome).toMatchObject({ status: 400, reason: 'malformed_profile' });
+      expect(outcome.message).toMatch(/^malformed profile: invalid gzip data: /);
+    });
+
+    it('rejects concatenated gzip members: the size the distributor admitted is the last member\'s', async () => {
+      const whole = pprof('cat', 1);
+      const half = whole.length >> 1;
+      const joined = Buffer.concat([gzipSync(whole.subarray(0, half)), gzipSync(whole.subarray(half))]);
+      const { outcome } = await outcomeOf(new Uint8Array(joined));
+      expect(outcome.status).toBe(400);
+      expect(outcome.message).toBe(`malformed profile: the gzip trailer declares ${whole.length - half} bytes but the data inflates to ${whole.length} (concatenated gzip members are not accepted)`);
+    });
   });
 });
