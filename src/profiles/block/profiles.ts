@@ -130,7 +130,8 @@ export async function writeRowGroup(pw: ParquetWriter, cols: RowGroupColumns, n:
   const list = (a: Uint8Array[]): Uint8Array[] => (a.length === n ? a : a.slice(0, n));
   const columnData: ColumnSource[] = [
     { name: 'series_index', data: typed(cols.series) },
-    { name: 'profile_id', data: list(cols.profileIds) },
+    // Random UUIDs: a dictionary never pays off and min/max prune nothing.
+    { name: 'profile_id', data: list(cols.profileIds), encoding: 'PLAIN', statistics: false },
     { name: 'time_nanos', data: typed(cols.time), encoding: 'DELTA_BINARY_PACKED' },
     { name: 'duration_nanos', data: typed(cols.duration) },
     { name: 'period', data: typed(cols.period) },

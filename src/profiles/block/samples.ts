@@ -20,23 +20,37 @@ export const VALUES_ZIGZAG = 1;
 /** Integers below this magnitude zigzag to at most 2^53 (exact in a double). */
 const ZIGZAG_LIMIT = 2 ** 52;
 
-/** Byte buffer reused across rows; each call copies out what it wrote. */
+/** Bytes of one arena chunk: blobs are views into chunks, not arrays of their own. */
+const CHUNK = 64 * 1024;
+
+/**
+ * Writes blobs back to back into shared chunks and returns views of them:
+ * one allocation per 64 KiB instead of one per row. A full chunk is left to
+ * the views into it (the GC frees it with the last one), never rewritten.
+ */
 export class BlobWriter extends ByteWriter {
   constructor() {
-    super(1 << 12);
+    super(CHUNK);
+  }
+
+  /** Room for n more bytes in the current chunk, starting a new one if needed. */
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    this.buf = new Uint8Array(Math.max(n, CHUNK));
+    this.pos = 0;
   }
 
   /** Ids that are strictly ascending (canonical samples). */
   ids(ids: Uint32Array): Uint8Array {
-    this.pos = 0;
-    this.ensure(5 * ids.length);
+    this.room(5 * ids.length);
+    const start = this.pos;
     let prev = 0;
     for (let k = 0; k < ids.length; k++) {
       const id = ids[k]!;
       this.varint(id - prev);
       prev = id;
     }
-    return this.buf.slice(0, this.pos);
+    return this.buf.subarray(start, this.pos);
   }
 
   /** Finite values; the zigzag form when every one is an integer of magnitude < 2^52. */
@@ -49,21 +63,20 @@ export class BlobWriter extends ByteWriter {
         break;
       }
     }
-    this.pos = 0;
+    this.room(1 + 8 * values.length);
+    const start = this.pos;
     if (!ints) {
-      this.ensure(1 + 8 * values.length);
       this.buf[this.pos++] = VALUES_F64;
-      const dv = new DataView(this.buf.buffer);
+      const dv = new DataView(this.buf.buffer, this.buf.byteOffset);
       for (let k = 0; k < values.length; k++, this.pos += 8) dv.setFloat64(this.pos, values[k]!, true);
-      return this.buf.slice(0, this.pos);
+      return this.buf.subarray(start, this.pos);
     }
-    this.ensure(1 + 8 * values.length);
     this.buf[this.pos++] = VALUES_ZIGZAG;
     for (let k = 0; k < values.length; k++) {
       const v = values[k]!;
       this.varint(v >= 0 ? 2 * v : -2 * v - 1);
     }
-    return this.buf.slice(0, this.pos);
+    return this.buf.subarray(start, this.pos);
   }
 }
 
