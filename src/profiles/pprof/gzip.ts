@@ -44,7 +44,7 @@ function checkMax(maxBytes: number): void {
 }
 
 /** Inputs up to this size are inflated synchronously (see gunzipBounded). */
-const SYNC_GUNZIP_MAX_INPUT = 64 * 1024;
+export const SYNC_GUNZIP_MAX_INPUT = 64 * 1024;
 
 /**
  * Gunzips buf, failing with DecompressedTooLargeError as soon as the output

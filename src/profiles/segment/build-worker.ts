@@ -9,7 +9,7 @@ import { toBinary } from '@bufbuild/protobuf';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BlockMetaSchema } from '../../gen/metastore/v1/types_pb.js';
 import { type FromWorker, type ToWorker, type WireBuilt, type WirePartial, headBuffers, packHead, unpackBatch, unpackHead } from './build-protocol.js';
-import { type BuilderOptions, SegmentBuilder } from './segment-builder.js';
+import { type BuilderOptions, SegmentBuilder, inflateAhead } from './segment-builder.js';
 
 const port = parentPort!;
 const opts = workerData as BuilderOptions;
@@ -37,6 +37,7 @@ port.on('message', (m: ToWorker) => {
       const b = builds.get(m.segment);
       if (!b) return;
       const parts = unpackBatch(m.batch);
+      for (const part of parts) inflateAhead(part, opts.validation);
       b.chain = b.chain.then(async () => {
         for (const part of parts) await b.builder.add(part);
       });
