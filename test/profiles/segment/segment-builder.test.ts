@@ -3,11 +3,12 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { FilesystemBucket } from '../../../src/objstore/filesystem.js';
 import { segmentPath } from '../../../src/profiles/block/paths.js';
-import { type BuiltSegment, SegmentBuilder } from '../../../src/profiles/segment/segment-builder.js';
+import { type BuiltSegment, SegmentBuilder, inflateAhead } from '../../../src/profiles/segment/segment-builder.js';
 import { readProfilesOf } from '../../helpers/stored-profiles.js';
 import { MALFORMED, NOW_MS, part, pprof, validation } from './helpers.js';
 
@@ -103,6 +104,28 @@ describe('SegmentBuilder', () => {
       const { outcome } = await outcomeOf(new Uint8Array(joined));
       expect(outcome.status).toBe(400);
       expect(outcome.message).toBe(`malformed profile: the gzip trailer declares ${whole.length - half} bytes but the data inflates to ${whole.length} (concatenated gzip members are not accepted)`);
+    });
+
+    it('inflates large gzipped profiles ahead of their turn, with the same outcomes', async () => {
+      // A function name of random text: gzip cannot shrink it below the synchronous-inflate size.
+      const name = randomBytes(96 * 1024).toString('base64');
+      const big = new Uint8Array(gzipSync(pprof(name, 5)));
+      expect(big.length).toBeGreaterThan(64 * 1024);
+      const corrupt = big.slice();
+      corrupt.fill(0, 20, 4000);
+      const b = new SegmentBuilder({ validation: { ...validation, maxProfileSizeBytes: 4 << 20, maxProfileSymbolValueLength: 0 }, instanceId: 'test' }, ID, 1);
+      const good = part([{ bytes: big }]);
+      const bad = part([{ bytes: corrupt }]);
+      // A part that never gets its turn (its segment failed elsewhere) must not leave an unhandled rejection.
+      const abandoned = part([{ bytes: corrupt }]);
+      for (const p of [good, bad, abandoned]) inflateAhead(p, validation);
+      expect(good.profiles[0]!.inflating).toBeInstanceOf(Promise);
+      await b.add(good);
+      await b.add(bad);
+      const built = await b.finish();
+      expect(built.outcomes[0]!.status).toBe(0);
+      expect(built.outcomes[1]).toMatchObject({ status: 400, reason: 'malformed_profile' });
+      expect(await storedOf(built)).toEqual([`tenant-a/api: ${name};main=5`]);
     });
   });
 });
