@@ -8,7 +8,7 @@ import { randomFillSync } from 'node:crypto';
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { gzipDeclaredSize, isGzip } from '../pprof/gzip.js';
+import { DecompressedTooLargeError, GzipError, gunzipBounded, gzipDeclaredSize, isGzip } from '../pprof/gzip.js';
 import { profileTooLargeMessage } from '../segment/segment-builder.js';
 import type { ProfileInput, RequestOutcome } from '../segment/writer.js';
 import { IngestError } from './errors.js';
@@ -103,13 +103,7 @@ export class Distributor {
   push(tenant: string, series: SeriesToPush[], defaultTimeNanos: bigint): Promise<void> {
     const started = performance.now();
     const size: RequestSize = { profiles: 0, bytes: 0 };
-    let stored: Promise<void>;
-    try {
-      stored = this.store(tenant, series, defaultTimeNanos, size);
-    } catch (e) {
-      stored = Promise.reject(e);
-    }
-    return stored.then(
+    return this.store(tenant, series, defaultTimeNanos, size).then(
       () => {
         this.metrics.received.inc({ tenant }, size.profiles);
         this.metrics.receivedBytes.inc({ tenant }, size.bytes);
@@ -127,18 +121,19 @@ export class Distributor {
   }
 
   /**
-   * Checks the request and hands it to the segment writer; throws IngestError
-   * for a rejected request, else returns a promise that settles when the
-   * writer answers.
+   * Checks the request and hands it to the segment writer: rejects with
+   * IngestError, or settles when the writer answers. The writer's promise is
+   * returned, not awaited, so this frame (and the request it holds) ends first.
    */
-  private store(tenant: string, series: SeriesToPush[], defaultTimeNanos: bigint, size: RequestSize): Promise<void> {
+  private async store(tenant: string, series: SeriesToPush[], defaultTimeNanos: bigint, size: RequestSize): Promise<void> {
     if (this.stopping) throw new IngestError(503, 'server is shutting down', 'shutting_down');
     const inputs: ProfileInput[] = [];
     for (const s of series) {
       const { labels, shard } = this.knownSeriesOf(tenant, s.labels);
       for (const p of s.profiles) {
         size.profiles++;
-        size.bytes += this.decompressedSize(p.bytes, labels);
+        const claimed = this.claimedSize(p.bytes, labels);
+        size.bytes += claimed >= 0 ? claimed : await this.inflatedSize(p.bytes, labels);
         inputs.push({ tenant, labels, profile: p.bytes, profileId: profileIdBytes(p.id), shard, defaultTimeNanos });
       }
     }
@@ -185,18 +180,36 @@ export class Distributor {
   }
 
   /**
-   * The decompressed size of a profile, for the rate and in-flight limits. A
-   * gzipped profile is gunzipped later, in a segment build worker, which
-   * rejects it unless it inflates to exactly what its trailer declares and
-   * fits -validation.max-profile-size-bytes; a larger declaration counts as
-   * the limit here (a corrupt trailer must not eat a tenant's rate budget).
+   * The decompressed size of a profile, for the size, rate and in-flight
+   * limits; -1 when only inflating can tell. A gzipped profile is gunzipped
+   * later, in a segment build worker, which rejects it unless it inflates to
+   * exactly what its trailer declares (ISIZE, which zlib verifies).
    */
-  private decompressedSize(bytes: Uint8Array, labels: LabelList): number {
+  private claimedSize(bytes: Uint8Array, labels: LabelList): number {
     const max = this.opts.maxProfileSizeBytes;
-    if (isGzip(bytes)) return Math.min(Math.max(gzipDeclaredSize(bytes), 0), max);
-    if (bytes.length > max) throw new IngestError(413, profileTooLargeMessage(labels, max, false), 'profile_size_limit');
-    return bytes.length;
+    if (!isGzip(bytes)) {
+      if (bytes.length > max) throw new IngestError(413, profileTooLargeMessage(labels, max, false), 'profile_size_limit');
+      return bytes.length;
+    }
+    const declared = gzipDeclaredSize(bytes);
+    return declared >= 0 && declared <= max ? declared : -1;
   }
+
+  /**
+   * A gzip whose trailer declares more than the limit (or none): a bomb, or
+   * corrupt data. Inflating it, bounded, tells which; either way it is rejected
+   * here or, should it fit after all (concatenated members), by its builder.
+   */
+  private async inflatedSize(bytes: Uint8Array, labels: LabelList): Promise<number> {
+    try {
+      return (await gunzipBounded(bytes, this.opts.maxProfileSizeBytes)).length;
+    } catch (e) {
+      if (e instanceof DecompressedTooLargeError) throw new IngestError(413, profileTooLargeMessage(labels, this.opts.maxProfileSizeBytes, true), 'profile_size_limit');
+      if (e instanceof GzipError) throw new IngestError(400, `malformed profile: ${e.message}`, 'malformed_profile');
+      throw e;
+    }
+  }
+
 
 }
 

@@ -85,14 +85,13 @@ describe('Distributor.push', () => {
     expect(counted).toEqual([expect.objectContaining({ labels: { tenant: 't' }, value: 500 })]);
   });
 
-  it('counts a gzip whose trailer declares more than the size limit as the limit (its worker answers 413)', async () => {
-    // 2000 B/s, burst 2000 B: a trailer declaring 4 GB would otherwise take the whole budget for a long time.
-    const { d, pushed } = setup({ ingestionRateLimitMb: 2000 / (1024 * 1024), ingestionBurstSizeMb: 2000 / (1024 * 1024) });
-    const lying = Uint8Array.from([...gzipSync(bytes(10))]);
-    lying.set([0xff, 0xff, 0xff, 0xff], lying.length - 4);
-    await d.push('t', [{ labels: [], profiles: [{ bytes: lying }] }], 0n);
-    await d.push('t', [{ labels: [], profiles: [{ bytes: bytes(900) }] }], 0n);
-    expect(pushed).toHaveLength(2);
+  it('a gzip whose trailer declares more than the size limit (a bomb): 413 at once, naming the limit, nothing forwarded', async () => {
+    const { d, pushed } = setup();
+    const bomb = gzipSync(new Uint8Array(10 * 1024 * 1024));
+    const e = await rejected(d.push('t', [{ labels: [['service_name', 'ok']], profiles: [{ bytes: bytes(10) }, { bytes: bomb }] }], 0n));
+    expect(e.status).toBe(413);
+    expect(e.message).toBe("the profile with labels '{service_name=\"ok\"}' exceeds the size limit (max_profile_size_byte, limit: 1000) after decompression (err-kiln-profile-size-limit). To adjust the related limit, configure -validation.max-profile-size-bytes, or contact your service administrator.");
+    expect(pushed).toHaveLength(0);
   });
 
   it('a request with no profiles is 400', async () => {
@@ -124,6 +123,15 @@ describe('Distributor.push', () => {
     expect(pushed).toHaveLength(0);
     await d.push('t', [{ labels: [], profiles: [{ bytes: bytes(1000) }] }], 0n);
     expect(pushed).toHaveLength(1);
+  });
+
+  it('corrupt gzip (its trailer is garbage too) is 400 "malformed profile", not a size error', async () => {
+    const { d, pushed } = setup();
+    const broken = Uint8Array.from([0x1f, 0x8b, 0x08, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
+    const e = await rejected(d.push('t', [{ labels: [], profiles: [{ bytes: broken }] }], 0n));
+    expect(e.status).toBe(400);
+    expect(e.message).toMatch(/^malformed profile: invalid gzip data: /);
+    expect(pushed).toHaveLength(0);
   });
 
   it('ingestion rate: 429 with Retry-After and the Mimir-style id, per tenant', async () => {
