@@ -209,8 +209,6 @@ export class Distributor {
       throw e;
     }
   }
-
-
 }
 
 /** Random bytes for ids, drawn 4 KiB at a time: one randomFillSync per id cost more than the rest of the id handling. */
