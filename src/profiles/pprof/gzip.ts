@@ -75,11 +75,3 @@ export function gunzipBounded(buf: Uint8Array, maxBytes: number): Promise<Uint8A
     });
   });
 }
-
-/** Gunzips buf when it is gzip; otherwise returns it as is. Either way the result is at most maxBytes. */
-export async function maybeGunzip(buf: Uint8Array, maxBytes: number): Promise<Uint8Array> {
-  if (isGzip(buf)) return gunzipBounded(buf, maxBytes);
-  checkMax(maxBytes);
-  if (buf.length > maxBytes) throw new DecompressedTooLargeError(maxBytes);
-  return buf;
-}

@@ -8,7 +8,7 @@
 // transfer would detach.
 
 import type { DatasetContent, Labels, ProfileRow } from '../block/model.js';
-import type { HeadPart } from './head.js';
+import type { HeadPart, SymbolSource } from './head.js';
 import type { BuiltSegment, RequestOutcome, RequestPart } from './segment-builder.js';
 
 interface WireProfile {
@@ -38,28 +38,10 @@ export interface WireBatch {
  * The column types are DecodedProfile's, so the merge interns them with the
  * same code (and the same compiled code) as a decoded profile.
  */
-export interface WireHead {
+export interface WireHead extends Omit<SymbolSource, 'sampleCount' | 'sampleLocationStart' | 'sampleLocations'> {
   tenant: string;
   name: string;
   series: Labels[];
-  strings: string[];
-  functionName: Uint32Array;
-  functionSystemName: Uint32Array;
-  functionFilename: Uint32Array;
-  functionStartLine: Float64Array;
-  mappingMemoryStart: Float64Array;
-  mappingMemoryLimit: Float64Array;
-  mappingFileOffset: Float64Array;
-  mappingFilename: Uint32Array;
-  mappingBuildId: Uint32Array;
-  mappingFlags: Uint8Array;
-  /** Mapping index of each location, -1 for none (DecodedProfile's convention, not Symbols'). */
-  locationMapping: Int32Array;
-  locationAddress: Float64Array;
-  /** Lines of location j: [locationLineStart[j], locationLineStart[j+1]). */
-  locationLineStart: Uint32Array;
-  lineFunction: Uint32Array;
-  lineNumber: Float64Array;
   /** Locations of stack trace k: [stacktraceStart[k], stacktraceStart[k+1]). */
   stacktraceStart: Uint32Array;
   stacktraceLocations: Uint32Array;

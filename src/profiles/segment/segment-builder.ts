@@ -13,6 +13,7 @@ import type { Config } from '../../config/config.js';
 import type { BlockMeta } from '../../gen/metastore/v1/types_pb.js';
 import type { DatasetContent, Labels } from '../block/model.js';
 import { encodeBlock } from '../block/writer.js';
+import { labelsString } from '../ingest/labels.js';
 import { PprofDecodeError, PprofLimitError, decodePprof } from '../pprof/decode.js';
 import { DecompressedTooLargeError, SYNC_GUNZIP_MAX_INPUT, gunzipBounded, gzipDeclaredSize, isGzip } from '../pprof/gzip.js';
 import type { DecodedProfile } from '../pprof/profile.js';
@@ -87,11 +88,9 @@ export interface PreparedProfile {
   meta: RowMeta;
 }
 
-const labelsText = (labels: Labels) => `{${labels.map(([n, v]) => `${n}=${JSON.stringify(v)}`).join(', ')}}`;
-
 /** The 413 answer to a profile over -validation.max-profile-size-bytes, wherever it is found. */
 export function profileTooLargeMessage(labels: Labels, limit: number, gzipped: boolean): string {
-  return `the profile with labels '${labelsText(labels)}' exceeds the size limit (max_profile_size_byte, limit: ${limit})${gzipped ? ' after decompression' : ''} (err-kiln-profile-size-limit). To adjust the related limit, configure -validation.max-profile-size-bytes, or contact your service administrator.`;
+  return `the profile with labels '${labelsString(labels)}' exceeds the size limit (max_profile_size_byte, limit: ${limit})${gzipped ? ' after decompression' : ''} (err-kiln-profile-size-limit). To adjust the related limit, configure -validation.max-profile-size-bytes, or contact your service administrator.`;
 }
 
 /** Decodes and validates one profile of a request part; throws ProfileRejectedError. */
@@ -133,7 +132,7 @@ export async function prepareProfile(part: RequestPart, entry: ProfileEntry, v: 
       const [what, flag] = e.reason === 'samples_limit'
         ? ['samples count limit', 'max_profile_stacktrace_samples']
         : ['sample labels limit', 'max_profile_stacktrace_sample_labels'];
-      return reject(`the profile with labels '${labelsText(entry.labels)}' exceeds the ${what} (${flag}, actual: ${e.actual}, limit: ${e.limit}) (err-kiln-${e.reason.replaceAll('_', '-')})`, e.reason);
+      return reject(`the profile with labels '${labelsString(entry.labels)}' exceeds the ${what} (${flag}, actual: ${e.actual}, limit: ${e.limit}) (err-kiln-${e.reason.replaceAll('_', '-')})`, e.reason);
     }
     if (e instanceof PprofDecodeError) return reject(`malformed profile: ${e.message}`, 'malformed_profile');
     throw e;
@@ -148,10 +147,10 @@ export async function prepareProfile(part: RequestPart, entry: ProfileEntry, v: 
   const nowNs = BigInt(part.receivedAtMs) * 1_000_000n;
   const timeText = () => new Date(Number(timeNanos / 1_000_000n)).toISOString();
   if (v.rejectOlderThan > 0 && timeNanos < nowNs - BigInt(v.rejectOlderThan) * 1_000_000n) {
-    reject(`profile with labels '${labelsText(entry.labels)}' is outside of the ingestion window: its timestamp ${timeText()} is older than ${v.rejectOlderThan / 1000}s (err-kiln-profile-too-old). To adjust the related limit, configure -validation.reject-older-than, or contact your service administrator.`, 'not_in_time_range');
+    reject(`profile with labels '${labelsString(entry.labels)}' is outside of the ingestion window: its timestamp ${timeText()} is older than ${v.rejectOlderThan / 1000}s (err-kiln-profile-too-old). To adjust the related limit, configure -validation.reject-older-than, or contact your service administrator.`, 'not_in_time_range');
   }
   if (v.rejectNewerThan > 0 && timeNanos > nowNs + BigInt(v.rejectNewerThan) * 1_000_000n) {
-    reject(`profile with labels '${labelsText(entry.labels)}' is outside of the ingestion window: its timestamp ${timeText()} is more than ${v.rejectNewerThan / 1000}s in the future (err-kiln-profile-too-new). To adjust the related limit, configure -validation.reject-newer-than, or contact your service administrator.`, 'not_in_time_range');
+    reject(`profile with labels '${labelsString(entry.labels)}' is outside of the ingestion window: its timestamp ${timeText()} is more than ${v.rejectNewerThan / 1000}s in the future (err-kiln-profile-too-new). To adjust the related limit, configure -validation.reject-newer-than, or contact your service administrator.`, 'not_in_time_range');
   }
 
   const service = entry.labels.find(([n]) => n === 'service_name')?.[1] ?? 'unknown_service';

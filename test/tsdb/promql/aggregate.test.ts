@@ -2,17 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { aggregate, quantileOfSorted, type AggregateInput } from '../../../src/tsdb/promql/aggregate.js';
 import { formatGoG } from '../../../src/tsdb/promql/go-format.js';
 import type { AggregateOp } from '../../../src/tsdb/promql/ast.js';
-import type { StepSeries, StepVector } from '../../../src/tsdb/promql/values.js';
-import { labelsOf } from './memory-querier.js';
-
-function series(labels: Record<string, string>, values: Array<number | null>, dropName?: boolean): StepSeries {
-  return {
-    labels: labelsOf(labels),
-    values: Float64Array.from(values, (v) => v ?? 0),
-    present: Uint8Array.from(values, (v) => (v === null ? 0 : 1)),
-    ...(dropName === undefined ? {} : { dropName }),
-  };
-}
+import type { StepVector } from '../../../src/tsdb/promql/values.js';
+import { stepSeries as series } from './memory-querier.js';
 
 function view(vec: StepVector): Array<[string, Array<number | null>]> {
   return vec.map((s) => ['{' + s.labels.map(([n, v]) => `${n}=${v}`).join(',') + '}', [...s.values].map((v, i) => (s.present[i] ? v : null))]);

@@ -2,18 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { VectorMatching } from '../../../src/tsdb/promql/ast.js';
 import { goPow, scalarBinop, setBinop, vectorBinop, vectorScalarBinop } from '../../../src/tsdb/promql/binary.js';
 import { QueryError } from '../../../src/tsdb/promql/errors.js';
-import type { StepSeries, StepVector } from '../../../src/tsdb/promql/values.js';
-import { labelsOf } from './memory-querier.js';
-
-/** A series over the steps; null = no value at that step. */
-function series(labels: Record<string, string>, values: Array<number | null>, dropName?: boolean): StepSeries {
-  return {
-    labels: labelsOf(labels),
-    values: Float64Array.from(values, (v) => v ?? 0),
-    present: Uint8Array.from(values, (v) => (v === null ? 0 : 1)),
-    ...(dropName === undefined ? {} : { dropName }),
-  };
-}
+import type { StepVector } from '../../../src/tsdb/promql/values.js';
+import { stepSeries as series } from './memory-querier.js';
 
 /** Readable form: labels → values with null where absent. */
 function view(vec: StepVector): Record<string, Array<number | null>> {

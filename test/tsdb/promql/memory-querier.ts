@@ -6,6 +6,7 @@ import { compileMatcher } from '../../../src/tsdb/head/matchers.js';
 import { writeStaleMarker } from '../../../src/tsdb/promql/selectors.js';
 import type { LabelMatcher, Labels, Querier, SelectedSeries } from '../../../src/tsdb/storage.js';
 import { compareLabels } from '../../../src/tsdb/head/labels.js';
+import type { StepSeries } from '../../../src/tsdb/promql/values.js';
 
 /** Marks a stale sample in `samples` (a value that is not a number). */
 export const STALE = Symbol('stale');
@@ -21,6 +22,16 @@ export function labelsOf(obj: Record<string, string>): Labels {
   return Object.entries(obj)
     .filter(([, v]) => v !== '')
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** A series over a grid of steps; null = no value at that step. */
+export function stepSeries(labels: Record<string, string>, values: Array<number | null>, dropName?: boolean): StepSeries {
+  return {
+    labels: labelsOf(labels),
+    values: Float64Array.from(values, (v) => v ?? 0),
+    present: Uint8Array.from(values, (v) => (v === null ? 0 : 1)),
+    ...(dropName === undefined ? {} : { dropName }),
+  };
 }
 
 export class MemoryQuerier implements Querier {

@@ -65,25 +65,21 @@ function checkCounterName(labels: Labels, annotations: Annotations): void {
   annotations.info(`PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: ${goQuote(name)}`);
 }
 
-export const rate: RangeFunction = {
-  kind: 'range',
-  matrixArg: 0,
-  apply(w, _params, annotations) {
-    const v = extrapolatedRate(w, true, true);
-    if (v !== undefined) checkCounterName(w.labels, annotations);
-    return v;
-  },
-};
+/** rate (per second) or increase of a counter: extrapolated, resets compensated; warns on a name that does not look like a counter. */
+function counterFunction(perSecond: boolean): RangeFunction {
+  return {
+    kind: 'range',
+    matrixArg: 0,
+    apply(w, _params, annotations) {
+      const v = extrapolatedRate(w, true, perSecond);
+      if (v !== undefined) checkCounterName(w.labels, annotations);
+      return v;
+    },
+  };
+}
 
-export const increase: RangeFunction = {
-  kind: 'range',
-  matrixArg: 0,
-  apply(w, _params, annotations) {
-    const v = extrapolatedRate(w, true, false);
-    if (v !== undefined) checkCounterName(w.labels, annotations);
-    return v;
-  },
-};
+export const rate = counterFunction(true);
+export const increase = counterFunction(false);
 
 export const delta: RangeFunction = {
   kind: 'range',
