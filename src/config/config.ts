@@ -340,7 +340,7 @@ export const FLAGS: readonly FlagDef[] = [
   { name: 'validation.max-profile-locations', kind: 'int', help: 'Maximum locations (and functions) in one profile (0: off).' },
   { name: 'validation.reject-older-than', kind: 'duration', help: 'Reject profiles older than this (0: off).' },
   { name: 'validation.reject-newer-than', kind: 'duration', help: 'Reject profiles more than this in the future (0: off).' },
-  { name: 'segment-writer.segment-duration', kind: 'duration', help: 'How long a segment collects profiles before it is uploaded.' },
+  { name: 'segment-writer.segment-duration', kind: 'duration', help: "How often each shard's open segment is closed and uploaded (a ticker per shard)." },
   { name: 'segment-writer.instance-id', kind: 'string', help: 'Writer id recorded in created_by of every segment (empty: hostname).' },
   { name: 'segment-writer.upload-max-retries', kind: 'int', help: 'Retries of a failed segment upload or registration.' },
   { name: 'segment-writer.upload-timeout', kind: 'duration', help: 'Timeout of one segment upload attempt.' },

@@ -3,6 +3,12 @@
 // registers it with the metastore, and only then acknowledges the pushes it
 // holds (DESIGN.md invariant 1: ack means durable).
 //
+// Segments close on a ticker per shard, as Pyroscope's do, not a timer started
+// by a segment's first push: a push waits for the next beat (half a segment
+// duration on average), and a client answered right after a beat lands in the
+// segment already filling, rather than opening a new one and so waiting a full
+// duration plus the previous flush on every push.
+//
 // Decoding, validation and encoding run in the segment builders (see
 // build-pool.ts: worker threads, or this thread with build-threads=0); this
 // class keeps what needs one place: segment ids, timers, uploads with
@@ -55,7 +61,6 @@ interface OpenSegment {
   /** Resolves, never rejects, with one outcome per part once the segment is registered or has failed. */
   done: Promise<RequestOutcome[]>;
   resolve: (outcomes: RequestOutcome[]) => void;
-  timer: NodeJS.Timeout;
   /** Set when the build failed while the segment was open. */
   failure?: Error;
 }
@@ -67,6 +72,8 @@ export function buildThreads(configured: number): number {
 
 export class SegmentWriter {
   private readonly open = new Map<number, OpenSegment>();
+  /** Per shard with recent pushes, its segment-duration ticker. */
+  private readonly tickers = new Map<number, NodeJS.Timeout>();
   private readonly flushing = new Set<Promise<void>>();
   /** Per shard, the flush of its newest closed segment: the next one registers after it. */
   private readonly lastFlush = new Map<number, Promise<void>>();
@@ -146,6 +153,8 @@ export class SegmentWriter {
   /** Stops taking pushes, flushes every open segment, waits for all uploads, stops the builders. */
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const ticker of this.tickers.values()) clearInterval(ticker);
+    this.tickers.clear();
     for (const seg of [...this.open.values()]) this.startFlush(seg);
     while (this.flushing.size > 0) await Promise.allSettled([...this.flushing]);
     await this.builds.close();
@@ -164,23 +173,30 @@ export class SegmentWriter {
     let resolve!: (outcomes: RequestOutcome[]) => void;
     const done = new Promise<RequestOutcome[]>((res) => (resolve = res));
     const id = this.nextId();
-    const seg: OpenSegment = { id, shard, build: undefined as unknown as SegmentBuild, parts: 0, done, resolve, timer: undefined as unknown as NodeJS.Timeout };
+    const seg: OpenSegment = { id, shard, build: undefined as unknown as SegmentBuild, parts: 0, done, resolve };
     seg.build = this.builds.start(id, shard, (e) => {
       // The builder is gone: close the segment now, so new pushes open a fresh one.
       seg.failure = e;
       this.startFlush(seg);
     });
-    seg.timer = setTimeout(() => this.startFlush(seg), this.opts.segmentDuration);
+    if (!this.tickers.has(shard)) this.tickers.set(shard, setInterval(() => this.tick(shard), this.opts.segmentDuration));
     this.open.set(shard, seg);
     this.metrics.openSegments.set(this.open.size);
     return seg;
+  }
+
+  /** A beat of the shard's ticker: closes its open segment; a shard without one stops ticking until its next push. */
+  private tick(shard: number): void {
+    const seg = this.open.get(shard);
+    if (seg) return this.startFlush(seg);
+    clearInterval(this.tickers.get(shard));
+    this.tickers.delete(shard);
   }
 
   private startFlush(seg: OpenSegment): void {
     if (this.open.get(seg.shard) !== seg) return;
     this.open.delete(seg.shard);
     this.metrics.openSegments.set(this.open.size);
-    clearTimeout(seg.timer);
     const previous = this.lastFlush.get(seg.shard);
     const f = this.flush(seg, previous).finally(() => {
       this.flushing.delete(f);

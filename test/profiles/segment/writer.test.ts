@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { defaultConfig } from '../../../src/config/config.js';
 import type { BlockMeta } from '../../../src/gen/metastore/v1/types_pb.js';
 import { FilesystemBucket } from '../../../src/objstore/filesystem.js';
@@ -90,6 +90,47 @@ describe('SegmentWriter', () => {
     expect(ids).toHaveLength(2);
     expect(ids).toEqual([...ids].sort());
     expect((await readStoredProfiles(h.dir)).profiles.map((p) => [p.block, [...p.stacks.keys()][0]])).toEqual([[ids[0], 'first;main'], [ids[1], 'second;main']]);
+  });
+
+  it('closes segments on a ticker per shard, not a segment duration after their first push', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      let closed = 0;
+      const inline = new InlineBuilds(builderOptions);
+      const builds: SegmentBuilds = {
+        start(id, shard) {
+          const b = inline.start(id, shard);
+          return { add: (p) => b.add(p), finish: () => (closed++, b.finish()) };
+        },
+        close: async () => undefined,
+      };
+      const h = harness({ builds, segmentDuration: 1000 });
+      const a = h.writer.push([[input(1, pprof('a', 1))]]); // t=0 starts shard 1's ticker
+      vi.advanceTimersByTime(999);
+      expect(closed).toBe(0);
+      vi.advanceTimersByTime(1);
+      expect(closed).toBe(1);
+      expect((await a)[0]!.status).toBe(0);
+
+      vi.advanceTimersByTime(600);
+      const b = h.writer.push([[input(1, pprof('b', 1))]]); // t=1600: closes at the beat, t=2000, not at t=2600
+      vi.advanceTimersByTime(399);
+      expect(closed).toBe(1);
+      vi.advanceTimersByTime(1);
+      expect(closed).toBe(2);
+      expect((await b)[0]!.status).toBe(0);
+
+      // A beat with nothing open stops the shard's ticker; the next push starts a new one.
+      vi.advanceTimersByTime(1000);
+      expect(vi.getTimerCount()).toBe(0);
+      const c = h.writer.push([[input(1, pprof('c', 1))]]);
+      vi.advanceTimersByTime(1000);
+      expect(closed).toBe(3);
+      expect((await c)[0]!.status).toBe(0);
+      expect(await storedStacks(h.dir)).toEqual(['1/svc-1: a;main', '1/svc-1: b;main', '1/svc-1: c;main']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('stores a request spanning shards in every shard, or in none when one profile is bad', async () => {
