@@ -71,11 +71,15 @@ const I32 = 5;
 
 // Growable columns. One class per element type (not one generic class) so that
 // every push() call site sees a single typed-array shape and stays monomorphic.
+// A column's capacity after clear() follows the input's size (see Columns).
 class F64 {
-  a: Float64Array;
+  a = new Float64Array(0);
   n = 0;
-  constructor(cap: number) {
-    this.a = new Float64Array(cap);
+  constructor(readonly capacityFor: (inputBytes: number) => number) {}
+  clear(inputBytes: number): void {
+    this.n = 0;
+    const cap = this.capacityFor(inputBytes);
+    if (this.a.length < cap) this.a = new Float64Array(cap);
   }
   push(v: number): void {
     if (this.n === this.a.length) this.grow();
@@ -86,16 +90,22 @@ class F64 {
     b.set(this.a);
     this.a = b;
   }
-  done(): Float64Array {
-    return this.a.slice(0, this.n);
+  /** The elements, copied into the profile's slab. */
+  done(out: Slab): Float64Array {
+    const v = out.f64(this.n);
+    v.set(this.a.subarray(0, this.n));
+    return v;
   }
 }
 
 class U32 {
-  a: Uint32Array;
+  a = new Uint32Array(0);
   n = 0;
-  constructor(cap: number) {
-    this.a = new Uint32Array(cap);
+  constructor(readonly capacityFor: (inputBytes: number) => number) {}
+  clear(inputBytes: number): void {
+    this.n = 0;
+    const cap = this.capacityFor(inputBytes);
+    if (this.a.length < cap) this.a = new Uint32Array(cap);
   }
   push(v: number): void {
     if (this.n === this.a.length) this.grow();
@@ -106,16 +116,21 @@ class U32 {
     b.set(this.a);
     this.a = b;
   }
-  done(): Uint32Array {
-    return this.a.slice(0, this.n);
+  done(out: Slab): Uint32Array {
+    const v = out.u32(this.n);
+    v.set(this.a.subarray(0, this.n));
+    return v;
   }
 }
 
 class U8 {
-  a: Uint8Array;
+  a = new Uint8Array(0);
   n = 0;
-  constructor(cap: number) {
-    this.a = new Uint8Array(cap);
+  constructor(readonly capacityFor: (inputBytes: number) => number) {}
+  clear(inputBytes: number): void {
+    this.n = 0;
+    const cap = this.capacityFor(inputBytes);
+    if (this.a.length < cap) this.a = new Uint8Array(cap);
   }
   push(v: number): void {
     if (this.n === this.a.length) {
@@ -125,8 +140,139 @@ class U8 {
     }
     this.a[this.n++] = v;
   }
-  done(): Uint8Array {
-    return this.a.slice(0, this.n);
+  done(out: Slab): Uint8Array {
+    const v = out.u8(this.n);
+    v.set(this.a.subarray(0, this.n));
+    return v;
+  }
+}
+
+// Initial capacities by input size: big profiles rarely regrow, tiny inputs allocate little.
+const FEW = () => 4;
+const SOME = () => 16;
+const PER_128_BYTES = (inputBytes: number) => Math.max(16, Math.min(1 << 17, inputBytes >>> 7));
+const PER_4_BYTES = (inputBytes: number) => Math.max(16, Math.min(1 << 22, inputBytes >>> 2));
+
+/**
+ * The growable columns the first pass fills. The profile's columns are copied
+ * out of them at the end, so one set is kept for the next decode (decoding is
+ * synchronous, one at a time per thread): allocating some thirty arrays per
+ * profile, and freeing them again on V8's sweeper thread, cost about as much
+ * as decoding a small profile's samples.
+ */
+class Columns {
+  readonly stType = new U32(FEW);
+  readonly stUnit = new U32(FEW);
+  readonly comments = new U32(FEW);
+
+  // Samples.
+  readonly values = new F64(PER_128_BYTES);
+  readonly sampleLocStart = new U32(PER_128_BYTES);
+  /**
+   * Raw location ids of all samples, resolved in place to indexes later. Ids
+   * that do not fit in 32 bits (some profilers use addresses as ids) are stored
+   * as U32_MAX with the real id appended to sampleLocBig, in order.
+   */
+  readonly sampleLocRaw = new U32(PER_4_BYTES);
+  readonly sampleLocBig = new F64(FEW);
+  readonly sampleLabelStart = new U32(PER_128_BYTES);
+  readonly labelKey = new U32(SOME);
+  readonly labelStr = new U32(SOME);
+  readonly labelNum = new F64(SOME);
+  readonly labelNumUnit = new U32(SOME);
+
+  // Locations.
+  readonly locId = new F64(PER_128_BYTES);
+  readonly locMappingRaw = new F64(PER_128_BYTES);
+  readonly locAddress = new F64(PER_128_BYTES);
+  readonly locFolded = new U8(PER_128_BYTES);
+  readonly locLineStart = new U32(PER_128_BYTES);
+  readonly lineFunctionRaw = new F64(PER_128_BYTES);
+  readonly lineNumber = new F64(PER_128_BYTES);
+  readonly lineColumn = new F64(PER_128_BYTES);
+
+  // Functions.
+  readonly fnId = new F64(PER_128_BYTES);
+  readonly fnName = new U32(PER_128_BYTES);
+  readonly fnSystemName = new U32(PER_128_BYTES);
+  readonly fnFilename = new U32(PER_128_BYTES);
+  readonly fnStartLine = new F64(PER_128_BYTES);
+
+  // Mappings.
+  readonly mapId = new F64(FEW);
+  readonly mapStart = new F64(FEW);
+  readonly mapLimit = new F64(FEW);
+  readonly mapOffset = new F64(FEW);
+  readonly mapFilename = new U32(FEW);
+  readonly mapBuildId = new U32(FEW);
+  readonly mapFlags = new U8(FEW);
+
+  /** Empties every column, with room for an input of `inputBytes`. */
+  clear(inputBytes: number): void {
+    for (const col of Object.values(this) as (F64 | U32 | U8)[]) col.clear(inputBytes);
+  }
+
+  bytes(): number {
+    let n = 0;
+    for (const col of Object.values(this) as (F64 | U32 | U8)[]) n += col.a.byteLength;
+    return n;
+  }
+}
+
+/** A column set grown past this (by a huge profile) is not kept for the next decode. */
+const SPARE_COLUMNS_MAX_BYTES = 16 * 1024 * 1024;
+let spareColumns: Columns | undefined;
+
+/**
+ * One ArrayBuffer for every column of a decoded profile, carved into views:
+ * one allocation per profile instead of one per column. 8-byte elements come
+ * first, then 4-byte, then 1-byte ones, so every view is aligned.
+ */
+class Slab {
+  private readonly buffer: ArrayBuffer;
+  private at8 = 0;
+  private at4: number;
+  private at1: number;
+
+  constructor(
+    private readonly n8: number,
+    private readonly n4: number,
+    n1: number,
+  ) {
+    this.buffer = new ArrayBuffer(n8 * 8 + n4 * 4 + n1);
+    this.at4 = n8 * 8;
+    this.at1 = this.at4 + n4 * 4;
+  }
+
+  f64(n: number): Float64Array {
+    const v = new Float64Array(this.buffer, this.at8, n);
+    this.at8 += n * 8;
+    return v;
+  }
+
+  u32(n: number): Uint32Array {
+    const v = new Uint32Array(this.buffer, this.at4, n);
+    this.at4 += n * 4;
+    return v;
+  }
+
+  i32(n: number): Int32Array {
+    const v = new Int32Array(this.buffer, this.at4, n);
+    this.at4 += n * 4;
+    return v;
+  }
+
+  u8(n: number): Uint8Array {
+    const v = new Uint8Array(this.buffer, this.at1, n);
+    this.at1 += n;
+    return v;
+  }
+
+  /** Every element was carved exactly as counted (else views would overlap). */
+  check(): void {
+    if (this.at8 !== this.n8 * 8 || this.at4 !== this.n8 * 8 + this.n4 * 4 || this.at1 !== this.buffer.byteLength) {
+      throw new Error('pprof decoder: slab size does not match its columns');
+    }
   }
 }
 
@@ -168,9 +314,6 @@ class Reader {
   maxStr = 0;
 
   strings: string[] = [];
-  stType: U32;
-  stUnit: U32;
-  comments: U32;
 
   // Samples.
   sampleCount = 0;
@@ -180,48 +323,8 @@ class Reader {
   badValuesSample = -1;
   badValuesCount = 0;
   labelsOver = 0;
-  values: F64;
-  sampleLocStart: U32;
-  /**
-   * Raw location ids of all samples, resolved in place to indexes later. Ids
-   * that do not fit in 32 bits (some profilers use addresses as ids) are stored
-   * as U32_MAX with the real id appended to sampleLocBig, in order.
-   */
-  sampleLocRaw: U32;
-  sampleLocBig: F64;
-  sampleLabelStart: U32;
-  labelKey: U32;
-  labelStr: U32;
-  labelNum: F64;
-  labelNumUnit: U32;
 
-  // Locations.
-  locId: F64;
-  locMappingRaw: F64;
-  locAddress: F64;
-  locFolded: U8;
-  locLineStart: U32;
-  lineFunctionRaw: F64;
-  lineNumber: F64;
-  lineColumn: F64;
-
-  // Functions.
-  fnId: F64;
-  fnName: U32;
-  fnSystemName: U32;
-  fnFilename: U32;
-  fnStartLine: F64;
-
-  // Mappings.
-  mapId: F64;
-  mapStart: F64;
-  mapLimit: F64;
-  mapOffset: F64;
-  mapFilename: U32;
-  mapBuildId: U32;
-  mapFlags: U8;
-
-  constructor(buf: Uint8Array, limits: PprofLimits) {
+  constructor(buf: Uint8Array, limits: PprofLimits, readonly cols: Columns) {
     this.buf = buf;
     this.nodeBuf = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
     this.maxSamples = limitOf(limits.maxSamples, 'maxSamples');
@@ -230,42 +333,6 @@ class Reader {
     this.maxSymbolLength = limitOf(limits.maxSymbolLength, 'maxSymbolLength');
     this.maxStrings = limitOf(limits.maxStrings, 'maxStrings');
     this.maxLocations = limitOf(limits.maxLocations, 'maxLocations');
-    // Initial capacities scale with the input so big profiles rarely regrow,
-    // but stay small enough that a tiny input allocates little.
-    const big = Math.max(16, Math.min(1 << 22, buf.length >>> 2));
-    const mid = Math.max(16, Math.min(1 << 17, buf.length >>> 7));
-    this.stType = new U32(4);
-    this.stUnit = new U32(4);
-    this.comments = new U32(4);
-    this.values = new F64(mid);
-    this.sampleLocStart = new U32(mid);
-    this.sampleLocRaw = new U32(big);
-    this.sampleLocBig = new F64(4);
-    this.sampleLabelStart = new U32(mid);
-    this.labelKey = new U32(16);
-    this.labelStr = new U32(16);
-    this.labelNum = new F64(16);
-    this.labelNumUnit = new U32(16);
-    this.locId = new F64(mid);
-    this.locMappingRaw = new F64(mid);
-    this.locAddress = new F64(mid);
-    this.locFolded = new U8(mid);
-    this.locLineStart = new U32(mid);
-    this.lineFunctionRaw = new F64(mid);
-    this.lineNumber = new F64(mid);
-    this.lineColumn = new F64(mid);
-    this.fnId = new F64(mid);
-    this.fnName = new U32(mid);
-    this.fnSystemName = new U32(mid);
-    this.fnFilename = new U32(mid);
-    this.fnStartLine = new F64(mid);
-    this.mapId = new F64(4);
-    this.mapStart = new F64(4);
-    this.mapLimit = new F64(4);
-    this.mapOffset = new F64(4);
-    this.mapFilename = new U32(4);
-    this.mapBuildId = new U32(4);
-    this.mapFlags = new U8(4);
   }
 
   fail(what: string, at: number = this.pos): PprofDecodeError {
@@ -458,8 +525,8 @@ class Reader {
         case 13: // comment: repeated int64, packed or not
           if (wire === LEN) {
             const pEnd = this.len(end);
-            while (this.pos < pEnd) this.comments.push(this.str(pEnd));
-          } else if (wire === VARINT) this.comments.push(this.str(end));
+            while (this.pos < pEnd) this.cols.comments.push(this.str(pEnd));
+          } else if (wire === VARINT) this.cols.comments.push(this.str(end));
           else throw this.wrongWire(field, 'comment', wire);
           break;
         case 14:
@@ -501,8 +568,8 @@ class Reader {
       } else this.skip(t, end);
     }
     if (isSampleType) {
-      this.stType.push(type);
-      this.stUnit.push(unit);
+      this.cols.stType.push(type);
+      this.cols.stUnit.push(unit);
     } else {
       this.periodTypeType = type;
       this.periodTypeUnit = unit;
@@ -519,13 +586,13 @@ class Reader {
     }
     this.ctx = 'Profile.sample';
     this.sampleCount++;
-    const locs = this.sampleLocRaw;
+    const locs = this.cols.sampleLocRaw;
     const locStart = locs.n;
-    const bigStart = this.sampleLocBig.n;
-    const valStart = this.values.n;
-    const labelStart = this.labelKey.n;
-    this.sampleLocStart.push(locStart);
-    this.sampleLabelStart.push(labelStart);
+    const bigStart = this.cols.sampleLocBig.n;
+    const valStart = this.cols.values.n;
+    const labelStart = this.cols.labelKey.n;
+    this.cols.sampleLocStart.push(locStart);
+    this.cols.sampleLabelStart.push(labelStart);
     while (this.pos < end) {
       const t = this.tag(end);
       const field = t >>> 3;
@@ -568,8 +635,8 @@ class Reader {
       } else if (field === 2) {
         if (wire === LEN) {
           const pEnd = this.len(end);
-          while (this.pos < pEnd) this.values.push(this.i(pEnd));
-        } else if (wire === VARINT) this.values.push(this.i(end));
+          while (this.pos < pEnd) this.cols.values.push(this.i(pEnd));
+        } else if (wire === VARINT) this.cols.values.push(this.i(end));
         else throw this.wrongWire(field, 'value', wire);
       } else if (field === 3) {
         if (wire !== LEN) throw this.wrongWire(field, 'label', wire);
@@ -583,26 +650,26 @@ class Reader {
       let bigCut = 0;
       for (let k = locStart; k < cut; k++) if (locs.a[k] === U32_MAX) bigCut++;
       if (bigCut > 0) {
-        const big = this.sampleLocBig;
+        const big = this.cols.sampleLocBig;
         big.a.copyWithin(bigStart, bigStart + bigCut, big.n);
         big.n -= bigCut;
       }
       locs.a.copyWithin(locStart, cut, locs.n);
       locs.n = locStart + this.maxStackDepth;
     }
-    const nValues = this.values.n - valStart;
+    const nValues = this.cols.values.n - valStart;
     if (this.valuesPerSample < 0) this.valuesPerSample = nValues;
     else if (nValues !== this.valuesPerSample && this.badValuesSample < 0) {
       this.badValuesSample = index;
       this.badValuesCount = nValues;
     }
-    const nLabels = this.labelKey.n - labelStart;
+    const nLabels = this.cols.labelKey.n - labelStart;
     if (this.maxSampleLabels > 0 && nLabels > this.maxSampleLabels && this.labelsOver === 0) this.labelsOver = nLabels;
     this.ctx = 'Profile';
   }
 
   bigLocId(v: number): number {
-    this.sampleLocBig.push(v);
+    this.cols.sampleLocBig.push(v);
     return U32_MAX;
   }
 
@@ -638,10 +705,10 @@ class Reader {
           this.skip(t, end);
       }
     }
-    this.labelKey.push(key);
-    this.labelStr.push(s);
-    this.labelNum.push(num);
-    this.labelNumUnit.push(numUnit);
+    this.cols.labelKey.push(key);
+    this.cols.labelStr.push(s);
+    this.cols.labelNum.push(num);
+    this.cols.labelNumUnit.push(numUnit);
     this.ctx = outer;
   }
 
@@ -690,18 +757,18 @@ class Reader {
           this.skip(t, end);
       }
     }
-    this.mapId.push(id);
-    this.mapStart.push(start);
-    this.mapLimit.push(limit);
-    this.mapOffset.push(offset);
-    this.mapFilename.push(filename);
-    this.mapBuildId.push(buildId);
-    this.mapFlags.push(flags);
+    this.cols.mapId.push(id);
+    this.cols.mapStart.push(start);
+    this.cols.mapLimit.push(limit);
+    this.cols.mapOffset.push(offset);
+    this.cols.mapFilename.push(filename);
+    this.cols.mapBuildId.push(buildId);
+    this.cols.mapFlags.push(flags);
     this.ctx = 'Profile';
   }
 
   location(end: number): void {
-    if (this.maxLocations > 0 && this.locId.n >= this.maxLocations) {
+    if (this.maxLocations > 0 && this.cols.locId.n >= this.maxLocations) {
       throw new PprofDecodeError(`invalid pprof: profile has more than ${this.maxLocations} locations`);
     }
     this.ctx = 'Profile.location';
@@ -709,7 +776,7 @@ class Reader {
     let mappingId = 0;
     let address = 0;
     let folded = 0;
-    this.locLineStart.push(this.lineFunctionRaw.n);
+    this.cols.locLineStart.push(this.cols.lineFunctionRaw.n);
     while (this.pos < end) {
       const t = this.tag(end);
       const field = t >>> 3;
@@ -739,10 +806,10 @@ class Reader {
           this.skip(t, end);
       }
     }
-    this.locId.push(id);
-    this.locMappingRaw.push(mappingId);
-    this.locAddress.push(address);
-    this.locFolded.push(folded);
+    this.cols.locId.push(id);
+    this.cols.locMappingRaw.push(mappingId);
+    this.cols.locAddress.push(address);
+    this.cols.locFolded.push(folded);
     this.ctx = 'Profile';
   }
 
@@ -764,9 +831,9 @@ class Reader {
     // function_id 0 means "no function" (Go's pprof leaves Line.Function nil);
     // such a line carries no symbol, so it is dropped rather than given a fake index.
     if (fn !== 0) {
-      this.lineFunctionRaw.push(fn);
-      this.lineNumber.push(line);
-      this.lineColumn.push(column);
+      this.cols.lineFunctionRaw.push(fn);
+      this.cols.lineNumber.push(line);
+      this.cols.lineColumn.push(column);
     }
     this.ctx = 'Profile.location';
   }
@@ -803,11 +870,11 @@ class Reader {
           this.skip(t, end);
       }
     }
-    this.fnId.push(id);
-    this.fnName.push(name);
-    this.fnSystemName.push(systemName);
-    this.fnFilename.push(filename);
-    this.fnStartLine.push(startLine);
+    this.cols.fnId.push(id);
+    this.cols.fnName.push(name);
+    this.cols.fnSystemName.push(systemName);
+    this.cols.fnFilename.push(filename);
+    this.cols.fnStartLine.push(startLine);
     this.ctx = 'Profile';
   }
 }
@@ -857,17 +924,17 @@ function lookup(ix: IdIndex, id: number): number {
 /** Finds which column holds an out-of-range string index, to name it in the error. */
 function badStringRef(r: Reader, n: number): string {
   const cols: [string, Uint32Array, number][] = [
-    ['sample_type.type', r.stType.a, r.stType.n],
-    ['sample_type.unit', r.stUnit.a, r.stUnit.n],
-    ['comment', r.comments.a, r.comments.n],
-    ['sample.label.key', r.labelKey.a, r.labelKey.n],
-    ['sample.label.str', r.labelStr.a, r.labelStr.n],
-    ['sample.label.num_unit', r.labelNumUnit.a, r.labelNumUnit.n],
-    ['function.name', r.fnName.a, r.fnName.n],
-    ['function.system_name', r.fnSystemName.a, r.fnSystemName.n],
-    ['function.filename', r.fnFilename.a, r.fnFilename.n],
-    ['mapping.filename', r.mapFilename.a, r.mapFilename.n],
-    ['mapping.build_id', r.mapBuildId.a, r.mapBuildId.n],
+    ['sample_type.type', r.cols.stType.a, r.cols.stType.n],
+    ['sample_type.unit', r.cols.stUnit.a, r.cols.stUnit.n],
+    ['comment', r.cols.comments.a, r.cols.comments.n],
+    ['sample.label.key', r.cols.labelKey.a, r.cols.labelKey.n],
+    ['sample.label.str', r.cols.labelStr.a, r.cols.labelStr.n],
+    ['sample.label.num_unit', r.cols.labelNumUnit.a, r.cols.labelNumUnit.n],
+    ['function.name', r.cols.fnName.a, r.cols.fnName.n],
+    ['function.system_name', r.cols.fnSystemName.a, r.cols.fnSystemName.n],
+    ['function.filename', r.cols.fnFilename.a, r.cols.fnFilename.n],
+    ['mapping.filename', r.cols.mapFilename.a, r.cols.mapFilename.n],
+    ['mapping.build_id', r.cols.mapBuildId.a, r.cols.mapBuildId.n],
   ];
   const shown = (v: number): number => (v === U32_MAX ? r.maxStr : v);
   for (const [name, a, len] of cols) {
@@ -889,7 +956,17 @@ function badStringRef(r: Reader, n: number): string {
  * (PprofLimitError for the sample limits) on malformed input; never anything else.
  */
 export function decodePprof(buf: Uint8Array, limits: PprofLimits = {}): DecodedProfile {
-  const r = new Reader(buf, limits);
+  const cols = spareColumns ?? new Columns();
+  spareColumns = undefined;
+  cols.clear(buf.length);
+  try {
+    return decodeWith(new Reader(buf, limits, cols));
+  } finally {
+    if (cols.bytes() <= SPARE_COLUMNS_MAX_BYTES) spareColumns = cols;
+  }
+}
+
+function decodeWith(r: Reader): DecodedProfile {
   try {
     r.decode();
   } catch (e) {
@@ -914,7 +991,8 @@ export function decodePprof(buf: Uint8Array, limits: PprofLimits = {}): DecodedP
     );
   }
 
-  const nTypes = r.stType.n;
+  const c = r.cols;
+  const nTypes = c.stType.n;
   if (r.sampleCount > 0 && r.valuesPerSample !== nTypes) {
     throw new PprofDecodeError(
       `invalid pprof: sample 0 has ${r.valuesPerSample} values but the profile has ${nTypes} sample types`,
@@ -926,17 +1004,28 @@ export function decodePprof(buf: Uint8Array, limits: PprofLimits = {}): DecodedP
     );
   }
 
-  const locationId = r.locId.done();
-  const functionId = r.fnId.done();
-  const mappingId = r.mapId.done();
+  const nSamples = r.sampleCount;
+  const nLocs = c.locId.n;
+  const nLines = c.lineFunctionRaw.n;
+  const nLocRefs = c.sampleLocRaw.n;
+  const out = new Slab(
+    c.values.n + c.labelNum.n + c.locId.n + c.locAddress.n + c.lineNumber.n + c.lineColumn.n +
+      c.fnId.n + c.fnStartLine.n + c.mapId.n + c.mapStart.n + c.mapLimit.n + c.mapOffset.n,
+    c.stType.n + c.stUnit.n + c.comments.n + nLocRefs + 2 * (nSamples + 1) + c.labelKey.n + c.labelStr.n + c.labelNumUnit.n +
+      nLocs + (nLocs + 1) + nLines + c.fnName.n + c.fnSystemName.n + c.fnFilename.n + c.mapFilename.n + c.mapBuildId.n,
+    c.locFolded.n + c.mapFlags.n,
+  );
+
+  const locationId = c.locId.done(out);
+  const functionId = c.fnId.done(out);
+  const mappingId = c.mapId.done(out);
   const locIx = indexIds(locationId, 'location', false);
   const fnIx = indexIds(functionId, 'function', false);
   const mapIx = indexIds(mappingId, 'mapping', true);
 
   // Sample stacks: raw location ids → location indexes, in place.
-  const nLocRefs = r.sampleLocRaw.n;
-  const raw = r.sampleLocRaw.a;
-  const bigIds = r.sampleLocBig.a;
+  const raw = c.sampleLocRaw.a;
+  const bigIds = c.sampleLocBig.a;
   let nextBig = 0;
   const table = locIx.table;
   for (let k = 0; k < nLocRefs; k++) {
@@ -948,11 +1037,10 @@ export function decodePprof(buf: Uint8Array, limits: PprofLimits = {}): DecodedP
     }
     raw[k] = j;
   }
-  const sampleLocations = r.sampleLocRaw.done();
+  const sampleLocations = c.sampleLocRaw.done(out);
 
-  const nLocs = locationId.length;
-  const locationMapping = new Int32Array(nLocs);
-  const mapRaw = r.locMappingRaw.a;
+  const locationMapping = out.i32(nLocs);
+  const mapRaw = c.locMappingRaw.a;
   for (let j = 0; j < nLocs; j++) {
     const id = mapRaw[j];
     if (id === 0) {
@@ -964,11 +1052,10 @@ export function decodePprof(buf: Uint8Array, limits: PprofLimits = {}): DecodedP
     locationMapping[j] = m;
   }
 
-  const nLines = r.lineFunctionRaw.n;
-  const lineFunction = new Uint32Array(nLines);
-  const fnRaw = r.lineFunctionRaw.a;
-  const locationLineStart = new Uint32Array(nLocs + 1);
-  locationLineStart.set(r.locLineStart.a.subarray(0, nLocs));
+  const lineFunction = out.u32(nLines);
+  const fnRaw = c.lineFunctionRaw.a;
+  const locationLineStart = out.u32(nLocs + 1);
+  locationLineStart.set(c.locLineStart.a.subarray(0, nLocs));
   locationLineStart[nLocs] = nLines;
   let loc = 0;
   for (let k = 0; k < nLines; k++) {
@@ -982,17 +1069,17 @@ export function decodePprof(buf: Uint8Array, limits: PprofLimits = {}): DecodedP
     lineFunction[k] = f;
   }
 
-  const sampleLocationStart = new Uint32Array(r.sampleCount + 1);
-  sampleLocationStart.set(r.sampleLocStart.a.subarray(0, r.sampleCount));
-  sampleLocationStart[r.sampleCount] = nLocRefs;
-  const sampleLabelStart = new Uint32Array(r.sampleCount + 1);
-  sampleLabelStart.set(r.sampleLabelStart.a.subarray(0, r.sampleCount));
-  sampleLabelStart[r.sampleCount] = r.labelKey.n;
+  const sampleLocationStart = out.u32(nSamples + 1);
+  sampleLocationStart.set(c.sampleLocStart.a.subarray(0, nSamples));
+  sampleLocationStart[nSamples] = nLocRefs;
+  const sampleLabelStart = out.u32(nSamples + 1);
+  sampleLabelStart.set(c.sampleLabelStart.a.subarray(0, nSamples));
+  sampleLabelStart[nSamples] = c.labelKey.n;
 
-  return {
+  const profile: DecodedProfile = {
     strings,
-    sampleTypeType: r.stType.done(),
-    sampleTypeUnit: r.stUnit.done(),
+    sampleTypeType: c.stType.done(out),
+    sampleTypeUnit: c.stUnit.done(out),
     periodTypeType: r.periodTypeType,
     periodTypeUnit: r.periodTypeUnit,
     period: r.period,
@@ -1001,42 +1088,44 @@ export function decodePprof(buf: Uint8Array, limits: PprofLimits = {}): DecodedP
     defaultSampleType: r.defaultSampleType,
     dropFrames: r.dropFrames,
     keepFrames: r.keepFrames,
-    comments: r.comments.done(),
-    sampleCount: r.sampleCount,
-    sampleValues: r.values.done(),
+    comments: c.comments.done(out),
+    sampleCount: nSamples,
+    sampleValues: c.values.done(out),
     sampleLocationStart,
     sampleLocations,
     sampleLabelStart,
-    labelKey: r.labelKey.done(),
-    labelStr: r.labelStr.done(),
-    labelNum: r.labelNum.done(),
-    labelNumUnit: r.labelNumUnit.done(),
+    labelKey: c.labelKey.done(out),
+    labelStr: c.labelStr.done(out),
+    labelNum: c.labelNum.done(out),
+    labelNumUnit: c.labelNumUnit.done(out),
     locationId,
     locationMapping,
-    locationAddress: r.locAddress.done(),
-    locationIsFolded: r.locFolded.done(),
+    locationAddress: c.locAddress.done(out),
+    locationIsFolded: c.locFolded.done(out),
     locationLineStart,
     lineFunction,
-    lineNumber: r.lineNumber.done(),
-    lineColumn: r.lineColumn.done(),
+    lineNumber: c.lineNumber.done(out),
+    lineColumn: c.lineColumn.done(out),
     functionId,
-    functionName: r.fnName.done(),
-    functionSystemName: r.fnSystemName.done(),
-    functionFilename: r.fnFilename.done(),
-    functionStartLine: r.fnStartLine.done(),
+    functionName: c.fnName.done(out),
+    functionSystemName: c.fnSystemName.done(out),
+    functionFilename: c.fnFilename.done(out),
+    functionStartLine: c.fnStartLine.done(out),
     mappingId,
-    mappingMemoryStart: r.mapStart.done(),
-    mappingMemoryLimit: r.mapLimit.done(),
-    mappingFileOffset: r.mapOffset.done(),
-    mappingFilename: r.mapFilename.done(),
-    mappingBuildId: r.mapBuildId.done(),
-    mappingFlags: r.mapFlags.done(),
+    mappingMemoryStart: c.mapStart.done(out),
+    mappingMemoryLimit: c.mapLimit.done(out),
+    mappingFileOffset: c.mapOffset.done(out),
+    mappingFilename: c.mapFilename.done(out),
+    mappingBuildId: c.mapBuildId.done(out),
+    mappingFlags: c.mapFlags.done(out),
   };
+  out.check();
+  return profile;
 }
 
 /** Names the sample that owns location reference k (error path only). */
 function sampleOf(r: Reader, k: number): string {
-  const starts = r.sampleLocStart.a;
+  const starts = r.cols.sampleLocStart.a;
   let lo = 0;
   let hi = r.sampleCount - 1;
   while (lo < hi) {

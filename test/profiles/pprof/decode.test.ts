@@ -144,6 +144,29 @@ describe('decodePprof matches pprof-format', () => {
   });
 });
 
+describe('decodePprof reuses its working columns between decodes', () => {
+  it('leaves an earlier profile intact when later ones, larger, smaller or malformed, are decoded', () => {
+    const rich = richProfile().encode();
+    const st = new StringTable();
+    const big = new Profile({
+      sampleType: [{ type: st.dedup('samples'), unit: st.dedup('count') }],
+      function: Array.from({ length: 500 }, (_, i) => ({ id: i + 1, name: st.dedup(`f${i}`) })),
+      location: Array.from({ length: 500 }, (_, i) => ({ id: i + 1, line: [{ functionId: i + 1 }] })),
+      sample: Array.from({ length: 2000 }, (_, i) => ({ locationId: [(i % 500) + 1, ((i * 7) % 500) + 1], value: [i] })),
+      stringTable: st,
+    }).encode();
+    const first = decodePprof(rich);
+    const second = decodePprof(big);
+    // Malformed after a valid prefix: columns are partly filled when it throws.
+    expect(() => decodePprof(bytes(Array.from(big.subarray(0, big.length - 3)), [0x32, 0x7f]))).toThrow(PprofDecodeError);
+    const third = decodePprof(rich);
+    expectSameAsReference(first, Profile.decode(rich));
+    expectSameAsReference(second, Profile.decode(big));
+    expectSameAsReference(third, Profile.decode(rich));
+    expect(third.sampleCount).toBe(first.sampleCount);
+  });
+});
+
 describe('decodePprof rejects malformed profiles with PprofDecodeError', () => {
   const header = [...fl(6, ''), ...fl(6, 'samples'), ...fl(6, 'count'), ...fl(1, [...fv(1, 1), ...fv(2, 2)])];
   const cases: [string, Uint8Array, RegExp][] = [
