@@ -56,12 +56,13 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
     const unit = p.strings[p.sampleTypeUnit[t]!]!;
     const profileType = `${name}:${type}:${unit}:${periodType}:${periodUnit}`;
     profileTypes.push(profileType);
+    // Sorted by name, ready to be merged with the other labels.
     typeLabels.push([
       ['__name__', name],
-      ['__service_name__', serviceName],
       ['__period_type__', periodType],
       ['__period_unit__', periodUnit],
       ['__profile_type__', profileType],
+      ['__service_name__', serviceName],
       ['__type__', type],
       ['__unit__', unit],
     ]);
@@ -99,69 +100,103 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
   };
   // Most profiles carry no sample labels at all: then every sample is in one
   // group, and building a key per sample would be the slowest part of planning.
+  // Labels derived from the profile type win over request labels of the same name.
+  const kept = base.filter(([n]) => !DERIVED_LABELS.has(n)).sort(compareLabel);
   if (p.labelKey.length === 0) {
     const all = new Uint32Array(p.sampleCount);
     for (let i = 0; i < all.length; i++) all[i] = i;
-    const kept = base.filter(([n]) => !DERIVED_LABELS.has(n));
-    return { groups: [all], labels: [typeLabels.map((tl) => [...kept, ...tl].sort(compareLabel) as Labels)], profileTypes };
+    return { groups: [all], labels: [typeLabels.map((tl) => mergeByName(kept, tl))], profileTypes };
   }
-  const byKey = new Map<string, number[]>();
-  // Samples with the same label pairs, in the same order, share a key (keyOf
-  // reads nothing else): most samples repeat a few label sets, so their pairs
-  // are hashed and compared with an earlier sample's instead of building the key again.
+
+  // Each sample's group, first by key (keyOf): samples with the same label
+  // pairs, in the same order, share a key (keyOf reads nothing else), and most
+  // samples repeat a few label sets, so their pairs are hashed and compared
+  // with an earlier sample's instead of building the key again.
+  const keys: string[] = [];
+  const keyGroup = new Map<string, number>();
+  if (groupScratch.length < p.sampleCount) groupScratch = new Uint32Array(Math.max(p.sampleCount, groupScratch.length * 2));
+  const groupOf = groupScratch;
   const { sampleLabelStart: ls, labelKey: lk, labelStr: lv } = p;
-  const seen = new Map<number, { sample: number; list: number[] }[]>();
+  const seen = new Map<number, number[]>();
   for (let i = 0; i < p.sampleCount; i++) {
     const start = ls[i]!;
     const n = ls[i + 1]! - start;
     let h = HASH_SEED ^ n;
     for (let k = start; k < start + n; k++) h = mix32(mix32(h, lk[k]!), lv[k]!);
+    h &= 0x3fffffff; // a small-integer key: Map hashes those fastest
     let reps = seen.get(h);
-    let list: number[] | undefined;
+    let g = -1;
     if (reps) {
       for (const r of reps) {
-        const from = ls[r.sample]!;
-        if (ls[r.sample + 1]! - from !== n) continue;
+        const from = ls[r]!;
+        if (ls[r + 1]! - from !== n) continue;
         let k = 0;
         while (k < n && lk[from + k] === lk[start + k] && lv[from + k] === lv[start + k]) k++;
         if (k === n) {
-          list = r.list;
+          g = groupOf[r]!;
           break;
         }
       }
     } else {
       seen.set(h, (reps = []));
     }
-    if (!list) {
+    if (g < 0) {
       const key = keyOf(i);
-      list = byKey.get(key);
-      if (!list) byKey.set(key, (list = []));
-      reps.push({ sample: i, list });
+      g = keyGroup.get(key) ?? -1;
+      if (g < 0) {
+        g = keys.length;
+        keys.push(key);
+        keyGroup.set(key, g);
+      }
+      reps.push(i);
     }
-    list.push(i);
+    groupOf[i] = g;
   }
   // A profile without samples still records that it was received.
-  if (byKey.size === 0) byKey.set('', []);
+  if (keys.length === 0) keys.push('');
 
-  // Keys hold string indexes; a string table may repeat a string, so merge
-  // groups by their label text, then order them by it (independent of sample order).
-  const byText = new Map<string, { labels: [string, string][]; text: string; samples: number[] }>();
-  for (const [key, samples] of byKey) {
-    const labels: [string, string][] = key === '' ? [] : key.split(',').map((kv) => {
+  // Keys hold string indexes; a string table may repeat a string, so keys
+  // with the same label text are one group, and groups are ordered by that
+  // text (independent of sample order).
+  const byText = new Map<string, { labels: Labels; text: string; rank: number }>();
+  const entryOf = keys.map((key) => {
+    const labels: Labels = key === '' ? [] : key.split(',').map((kv) => {
       const [k, v] = kv.split(':');
-      return [seriesKey(Number(k))!, p.strings[Number(v)]!];
+      return [seriesKey(Number(k))!, p.strings[Number(v)]!] as const;
     });
     const text = labels.map(([n, v]) => `${n}\u0000${v}`).join('\u0001');
-    const seen = byText.get(text);
-    if (seen) seen.samples.push(...samples);
-    else byText.set(text, { labels, text, samples });
-  }
+    let entry = byText.get(text);
+    if (!entry) byText.set(text, (entry = { labels, text, rank: 0 }));
+    return entry;
+  });
   const entries = [...byText.values()].sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
-  const groups = entries.map((e) => Uint32Array.from(e.samples));
-  const labels = entries.map(({ labels: sampleLabels }) => {
-    // Labels derived from the profile type win over request labels of the same name.
-    const kept = base.filter(([n]) => !DERIVED_LABELS.has(n));
-    return typeLabels.map((tl) => [...kept, ...sampleLabels, ...tl].sort(compareLabel) as Labels);
+  entries.forEach((e, rank) => (e.rank = rank));
+
+  // The groups' sample indexes, ascending, as consecutive runs of one array.
+  const ends = new Uint32Array(entries.length);
+  for (let i = 0; i < p.sampleCount; i++) ends[entryOf[groupOf[i]!]!.rank]!++;
+  for (let r = 1; r < ends.length; r++) ends[r]! += ends[r - 1]!;
+  const samples = new Uint32Array(p.sampleCount);
+  const at = ends.map((_, r) => (r === 0 ? 0 : ends[r - 1]!));
+  for (let i = 0; i < p.sampleCount; i++) samples[at[entryOf[groupOf[i]!]!.rank]!++] = i;
+  const groups = entries.map((_, r) => samples.subarray(r === 0 ? 0 : ends[r - 1]!, ends[r]!));
+  const labels = entries.map((e) => {
+    const withSample = mergeByName(kept, e.labels);
+    return typeLabels.map((tl) => mergeByName(withSample, tl));
   });
   return { groups, labels, profileTypes };
+}
+
+/** Each sample's group while planSeries runs (reused: planning is synchronous). */
+let groupScratch = new Uint32Array(1024);
+
+/** Two label lists sorted by name, merged into one sorted list; on equal names a's comes first (as a stable sort of a then b would order them). */
+function mergeByName(a: Labels, b: Labels): Labels {
+  const out: (readonly [string, string])[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push(compareLabel(b[j]!, a[i]!) < 0 ? b[j++]! : a[i++]!);
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
 }
