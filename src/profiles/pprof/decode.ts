@@ -1,7 +1,8 @@
 // Hand-written protobuf reader for perftools.profiles.Profile (google/pprof
 // profile.proto) that decodes straight into the typed-array columns of
 // DecodedProfile. Object-per-sample decoders spend most of their time in GC on
-// large profiles; this one allocates a handful of growable typed arrays and one
+// large profiles; this one fills growable typed arrays that it keeps for the
+// next decode, and allocates one ArrayBuffer for the profile's columns and one
 // JS string per string-table entry.
 //
 // Two passes: the first walks the wire format once, collecting raw ids; the
@@ -10,7 +11,8 @@
 //
 // Memory: every element pushed into a column consumed at least one input byte,
 // and columns at most double when they grow, so memory stays within a constant
-// factor of the input size whatever lengths or counts the input declares.
+// factor of the input size whatever lengths or counts the input declares. The
+// columns kept between decodes are dropped once they pass 16 MiB.
 
 import { Buffer } from 'node:buffer';
 import type { DecodedProfile } from './profile.js';
