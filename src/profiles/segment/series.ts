@@ -98,10 +98,10 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
     if (parts.length > 1) parts.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     return parts.map(([, key, value]) => `${key}:${value}`).join(',');
   };
-  // Most profiles carry no sample labels at all: then every sample is in one
-  // group, and building a key per sample would be the slowest part of planning.
   // Labels derived from the profile type win over request labels of the same name.
   const kept = base.filter(([n]) => !DERIVED_LABELS.has(n)).sort(compareLabel);
+  // Most profiles carry no sample labels at all: then every sample is in one
+  // group, and building a key per sample would be the slowest part of planning.
   if (p.labelKey.length === 0) {
     const all = new Uint32Array(p.sampleCount);
     for (let i = 0; i < all.length; i++) all[i] = i;
