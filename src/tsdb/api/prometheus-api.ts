@@ -127,24 +127,18 @@ export function createPrometheusApi(o: PrometheusApiOptions) {
 
   /** The per-query options common to query and query_range: timeout and lookback_delta. */
   const queryOptions = (call: Call) => {
-    let requestedTimeout: number | undefined;
-    const timeoutText = call.form.get('timeout');
-    if (timeoutText !== '') {
+    /** An optional duration parameter in ms; a bad one throws the error that `invalid` builds. */
+    const optionalDuration = (name: string, invalid: (why: string) => ApiError): number | undefined => {
+      const text = call.form.get(name);
+      if (text === '') return undefined;
       try {
-        requestedTimeout = parseDurationParam(timeoutText);
+        return parseDurationParam(text);
       } catch (e) {
-        throw invalidParam('timeout', (e as Error).message);
+        throw invalid((e as Error).message);
       }
-    }
-    let lookbackDeltaMs: number | undefined;
-    const lookbackText = call.form.get('lookback_delta');
-    if (lookbackText !== '') {
-      try {
-        lookbackDeltaMs = parseDurationParam(lookbackText);
-      } catch (e) {
-        throw new ApiError('bad_data', `error parsing lookback delta duration: ${(e as Error).message}`);
-      }
-    }
+    };
+    const requestedTimeout = optionalDuration('timeout', (why) => invalidParam('timeout', why));
+    const lookbackDeltaMs = optionalDuration('lookback_delta', (why) => new ApiError('bad_data', `error parsing lookback delta duration: ${why}`));
     const timeoutMs = effectiveTimeoutMs(requestedTimeout, o.limits);
     // A deadline already passed: Prometheus' context is done before evaluation starts.
     if (!(timeoutMs > 0)) throw new ApiError('timeout', 'query timed out in query execution');
