@@ -174,11 +174,11 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
 
   // The groups' sample indexes, ascending, as consecutive runs of one array.
   const ends = new Uint32Array(entries.length);
-  for (let i = 0; i < p.sampleCount; i++) ends[entryOf[groupOf[i]!]!.rank]!++;
+  for (let i = 0; i < p.sampleCount; i++) ends[(groupOf[i] = entryOf[groupOf[i]!]!.rank)]!++;
   for (let r = 1; r < ends.length; r++) ends[r]! += ends[r - 1]!;
   const samples = new Uint32Array(p.sampleCount);
   const at = ends.map((_, r) => (r === 0 ? 0 : ends[r - 1]!));
-  for (let i = 0; i < p.sampleCount; i++) samples[at[entryOf[groupOf[i]!]!.rank]!++] = i;
+  for (let i = 0; i < p.sampleCount; i++) samples[at[groupOf[i]!]!++] = i;
   const groups = entries.map((_, r) => samples.subarray(r === 0 ? 0 : ends[r - 1]!, ends[r]!));
   const labels = entries.map((e) => {
     const withSample = mergeByName(kept, e.labels);
