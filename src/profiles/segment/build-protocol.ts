@@ -94,7 +94,8 @@ export interface WirePartial {
 }
 
 export type FromWorker =
-  | { type: 'ready' }
+  /** The worker started; heapSizeLimit is its V8 heap limit (bytes), to check its young generation applied. */
+  | { type: 'ready'; heapSizeLimit: number }
   | WireBuilt
   | WirePartial
   | { type: 'failed'; segment: string; message: string };

@@ -6,6 +6,7 @@
 // their datasets unencoded; the last one merges those and encodes.
 
 import { toBinary } from '@bufbuild/protobuf';
+import v8 from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BlockMetaSchema } from '../../gen/metastore/v1/types_pb.js';
 import { type FromWorker, type ToWorker, type WireBuilt, type WirePartial, headBuffers, packHead, unpackBatch, unpackHead } from './build-protocol.js';
@@ -99,4 +100,4 @@ port.on('message', (m: ToWorker) => {
   }
 });
 
-post({ type: 'ready' });
+post({ type: 'ready', heapSizeLimit: v8.getHeapStatistics().heap_size_limit });
