@@ -7,7 +7,7 @@
 import { randomFillSync } from 'node:crypto';
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { Logger } from 'pino';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { DecompressedTooLargeError, GzipError, gunzipBounded, gzipDeclaredSize, isGzip } from '../pprof/gzip.js';
 import { profileTooLargeMessage } from '../segment/segment-builder.js';
 import type { ProfileInput, RequestOutcome } from '../segment/writer.js';
@@ -60,6 +60,7 @@ interface RequestSize {
 export class Distributor {
   private readonly limiter: TenantRateLimiter;
   private inflightBytes = 0;
+  private inflightRequests = 0;
   private stopping = false;
   private readonly metrics;
   /**
@@ -77,6 +78,9 @@ export class Distributor {
     registry: Registry,
   ) {
     this.limiter = new TenantRateLimiter(opts.ingestionRateLimitMb * MiB, opts.ingestionBurstSizeMb * MiB);
+    // Set when scraped: no work per push.
+    const inflight: Gauge = new Gauge({ name: 'kiln_distributor_inflight_push_requests', help: 'Pushes being stored (admitted, not yet answered).', registers: [registry], collect: () => inflight.set(this.inflightRequests) });
+    const inflightBytes: Gauge = new Gauge({ name: 'kiln_distributor_inflight_push_requests_bytes', help: 'Decompressed bytes of the pushes being stored (-distributor.max-inflight-bytes caps it).', registers: [registry], collect: () => inflightBytes.set(this.inflightBytes) });
     this.metrics = {
       received: new Counter({ name: 'kiln_distributor_received_profiles_total', help: 'Profiles received.', labelNames: ['tenant'], registers: [registry] }),
       receivedBytes: new Counter({ name: 'kiln_distributor_received_decompressed_bytes_total', help: 'Decompressed bytes of received profiles.', labelNames: ['tenant'], registers: [registry] }),
@@ -152,13 +156,16 @@ export class Distributor {
       throw err;
     }
     this.inflightBytes += bytes;
+    this.inflightRequests++;
     return this.writer.push(inputs).then(
       (outcome) => {
         this.inflightBytes -= bytes;
+        this.inflightRequests--;
         if (outcome.status !== 0) throw new IngestError(outcome.status, outcome.message, outcome.reason);
       },
       (e: unknown) => {
         this.inflightBytes -= bytes;
+        this.inflightRequests--;
         throw fromWriterError(e);
       },
     );

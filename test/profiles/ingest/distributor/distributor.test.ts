@@ -134,6 +134,33 @@ describe('Distributor.push', () => {
     expect(pushed).toHaveLength(0);
   });
 
+  it('in-flight bytes: a push that would pass the limit is 429 while others are stored; the gauges show what is in flight', async () => {
+    const registry = new Registry();
+    const held: (() => void)[] = [];
+    const writer = { push: () => new Promise<{ status: number; message: string; reason: string }>((resolve) => held.push(() => resolve({ status: 0, message: '', reason: '' }))) };
+    const d = new Distributor({ ...OPTS, maxInflightBytes: 100 }, writer, pino({ level: 'silent' }), registry);
+    const gauge = async (name: string) => (await registry.getSingleMetric(name)!.get()).values[0]!.value;
+    const first = d.push('t', [{ labels: [], profiles: [{ bytes: bytes(60) }] }], 0n);
+    await new Promise((r) => setImmediate(r));
+    expect(await gauge('kiln_distributor_inflight_push_requests')).toBe(1);
+    expect(await gauge('kiln_distributor_inflight_push_requests_bytes')).toBe(60);
+    const e = await rejected(d.push('t', [{ labels: [], profiles: [{ bytes: bytes(60) }] }], 0n));
+    expect(e.status).toBe(429);
+    expect(e.retryAfterSeconds).toBe(1);
+    expect(e.message).toBe('too many in-flight push bytes in this distributor (limit 100) (err-kiln-distributor-max-inflight-push-requests-bytes)');
+    expect(held).toHaveLength(1);
+    held[0]!();
+    await first;
+    expect(await gauge('kiln_distributor_inflight_push_requests')).toBe(0);
+    expect(await gauge('kiln_distributor_inflight_push_requests_bytes')).toBe(0);
+    // Room again; and one push larger than the limit alone is admitted rather than never.
+    const big = d.push('t', [{ labels: [], profiles: [{ bytes: bytes(150) }] }], 0n);
+    await new Promise((r) => setImmediate(r));
+    expect(held).toHaveLength(2);
+    held[1]!();
+    await big;
+  });
+
   it('ingestion rate: 429 with Retry-After and the Mimir-style id, per tenant', async () => {
     const MiB = 1024 * 1024;
     // 0.001 MiB/s ≈ 1048 B/s, burst 0.002 MiB ≈ 2097 B.
