@@ -65,6 +65,24 @@ interface OpenSegment {
   failure?: Error;
 }
 
+/** A shard's segment-duration ticker: beat k is due at start + k × duration. */
+interface Ticker {
+  start: number;
+  /** Number of the next beat. */
+  beats: number;
+  /** Beats in a row that found the shard idle. */
+  idleBeats: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * The number of a ticker's next beat: the one after `beat`, or, if that is
+ * already due at `now`, the first still to come (missed beats are skipped).
+ */
+export function nextBeat(start: number, beat: number, now: number, duration: number): number {
+  return Math.max(beat + 1, Math.floor((now - start) / duration) + 1);
+}
+
 /** Threads for -segment-writer.build-threads: -1 is one per core. */
 export function buildThreads(configured: number): number {
   return configured < 0 ? os.availableParallelism() : configured;
@@ -73,7 +91,7 @@ export function buildThreads(configured: number): number {
 export class SegmentWriter {
   private readonly open = new Map<number, OpenSegment>();
   /** Per shard with recent pushes, its segment-duration ticker. */
-  private readonly tickers = new Map<number, NodeJS.Timeout>();
+  private readonly tickers = new Map<number, Ticker>();
   private readonly flushing = new Set<Promise<void>>();
   /** Per shard, the flush of its newest closed segment: the next one registers after it. */
   private readonly lastFlush = new Map<number, Promise<void>>();
@@ -153,7 +171,7 @@ export class SegmentWriter {
   /** Stops taking pushes, flushes every open segment, waits for all uploads, stops the builders. */
   async stop(): Promise<void> {
     this.stopping = true;
-    for (const ticker of this.tickers.values()) clearInterval(ticker);
+    for (const ticker of this.tickers.values()) clearTimeout(ticker.timer);
     this.tickers.clear();
     for (const seg of [...this.open.values()]) this.startFlush(seg);
     while (this.flushing.size > 0) await Promise.allSettled([...this.flushing]);
@@ -179,18 +197,45 @@ export class SegmentWriter {
       seg.failure = e;
       this.startFlush(seg);
     });
-    if (!this.tickers.has(shard)) this.tickers.set(shard, setInterval(() => this.tick(shard), this.opts.segmentDuration));
+    if (!this.tickers.has(shard)) {
+      const ticker: Ticker = { start: performance.now(), beats: 0, idleBeats: 0, timer: undefined };
+      this.tickers.set(shard, ticker);
+      this.scheduleBeat(shard, ticker);
+    }
     this.open.set(shard, seg);
     this.metrics.openSegments.set(this.open.size);
     return seg;
   }
 
-  /** A beat of the shard's ticker: closes its open segment; a shard without one stops ticking until its next push. */
+  /** A beat of the shard's ticker: closes its open segment. */
   private tick(shard: number): void {
+    const ticker = this.tickers.get(shard)!;
     const seg = this.open.get(shard);
-    if (seg) return this.startFlush(seg);
-    clearInterval(this.tickers.get(shard));
-    this.tickers.delete(shard);
+    // A shard idle for two beats in a row (nothing open, nothing being stored)
+    // stops ticking until its next push. One idle beat is normal under load: it
+    // falls between a flush's answers and its clients' next pushes, and a new
+    // ticker would make those wait a whole duration.
+    ticker.idleBeats = seg || this.lastFlush.has(shard) ? 0 : ticker.idleBeats + 1;
+    if (ticker.idleBeats >= 2) {
+      this.tickers.delete(shard);
+      return;
+    }
+    this.scheduleBeat(shard, ticker);
+    if (seg) this.startFlush(seg);
+  }
+
+  /**
+   * Schedules the ticker's next beat on its grid (start + k × duration), as Go's
+   * time.Ticker does, not a duration after this one ran: under load the event
+   * loop runs a beat late (it was answering the last segment and reading the
+   * next pushes), and with setInterval every such delay pushed all later beats
+   * back (under the ingest benchmark beats ran 50–450 ms late). Beats missed
+   * entirely are skipped.
+   */
+  private scheduleBeat(shard: number, ticker: Ticker): void {
+    const now = performance.now();
+    ticker.beats = nextBeat(ticker.start, ticker.beats, now, this.opts.segmentDuration);
+    ticker.timer = setTimeout(() => this.tick(shard), ticker.start + ticker.beats * this.opts.segmentDuration - now);
   }
 
   private startFlush(seg: OpenSegment): void {

@@ -11,7 +11,7 @@ import { defaultConfig } from '../../../src/config/config.js';
 import type { BlockMeta } from '../../../src/gen/metastore/v1/types_pb.js';
 import { FilesystemBucket } from '../../../src/objstore/filesystem.js';
 import { BuildWorkerPool, InlineBuilds, type SegmentBuilds } from '../../../src/profiles/segment/build-pool.js';
-import { type ProfileInput, SegmentWriter } from '../../../src/profiles/segment/writer.js';
+import { type ProfileInput, SegmentWriter, nextBeat } from '../../../src/profiles/segment/writer.js';
 import { readStoredProfiles } from '../../helpers/stored-profiles.js';
 import { MALFORMED, labelsOf, pprof, profileId, validation } from './helpers.js';
 
@@ -92,45 +92,63 @@ describe('SegmentWriter', () => {
     expect((await readStoredProfiles(h.dir)).profiles.map((p) => [p.block, [...p.stacks.keys()][0]])).toEqual([[ids[0], 'first;main'], [ids[1], 'second;main']]);
   });
 
+  /** A writer whose segments count their closes, on faked timers. */
+  function tickerHarness() {
+    const counter = { closed: 0 };
+    const inline = new InlineBuilds(builderOptions);
+    const builds: SegmentBuilds = {
+      start(id, shard) {
+        const b = inline.start(id, shard);
+        return { add: (p) => b.add(p), finish: () => (counter.closed++, b.finish()) };
+      },
+      close: async () => undefined,
+    };
+    return { counter, h: harness({ builds, segmentDuration: 1000 }) };
+  }
+
   it('closes segments on a ticker per shard, not a segment duration after their first push', async () => {
-    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     try {
-      let closed = 0;
-      const inline = new InlineBuilds(builderOptions);
-      const builds: SegmentBuilds = {
-        start(id, shard) {
-          const b = inline.start(id, shard);
-          return { add: (p) => b.add(p), finish: () => (closed++, b.finish()) };
-        },
-        close: async () => undefined,
-      };
-      const h = harness({ builds, segmentDuration: 1000 });
+      const { counter, h } = tickerHarness();
       const a = h.writer.push([[input(1, pprof('a', 1))]]); // t=0 starts shard 1's ticker
       vi.advanceTimersByTime(999);
-      expect(closed).toBe(0);
+      expect(counter.closed).toBe(0);
       vi.advanceTimersByTime(1);
-      expect(closed).toBe(1);
+      expect(counter.closed).toBe(1);
       expect((await a)[0]!.status).toBe(0);
 
       vi.advanceTimersByTime(600);
       const b = h.writer.push([[input(1, pprof('b', 1))]]); // t=1600: closes at the beat, t=2000, not at t=2600
       vi.advanceTimersByTime(399);
-      expect(closed).toBe(1);
+      expect(counter.closed).toBe(1);
       vi.advanceTimersByTime(1);
-      expect(closed).toBe(2);
+      expect(counter.closed).toBe(2);
       expect((await b)[0]!.status).toBe(0);
 
-      // A beat with nothing open stops the shard's ticker; the next push starts a new one.
+      // One idle beat (t=3000) keeps the ticker: the pushes answered by a flush come back after it.
+      vi.advanceTimersByTime(1000);
+      expect(vi.getTimerCount()).toBe(1);
+      // Two idle beats in a row stop it; the next push starts a new one.
       vi.advanceTimersByTime(1000);
       expect(vi.getTimerCount()).toBe(0);
       const c = h.writer.push([[input(1, pprof('c', 1))]]);
       vi.advanceTimersByTime(1000);
-      expect(closed).toBe(3);
+      expect(counter.closed).toBe(3);
       expect((await c)[0]!.status).toBe(0);
       expect(await storedStacks(h.dir)).toEqual(['1/svc-1: a;main', '1/svc-1: b;main', '1/svc-1: c;main']);
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('keeps its beats on a grid: a beat that runs late does not delay the next, and missed beats are skipped', () => {
+    // Beats every 500 from t=100: due at 600, 1100, 1600, ...
+    expect(nextBeat(100, 0, 100, 500)).toBe(1);
+    expect(nextBeat(100, 1, 600, 500)).toBe(2); // on time
+    expect(nextBeat(100, 1, 900, 500)).toBe(2); // 300 late: the next is still due at 1100
+    expect(nextBeat(100, 1, 1100, 500)).toBe(3); // a whole duration late: beat 2 (due now) is skipped
+    expect(nextBeat(100, 1, 2350, 500)).toBe(5); // beats 2–4 missed; 5 is due at 2600
+    expect(nextBeat(100, 3, 1595, 500)).toBe(4); // a timer that fires early does not beat twice
   });
 
   it('stores a request spanning shards in every shard, or in none when one profile is bad', async () => {
