@@ -58,9 +58,8 @@ interface OpenSegment {
   build: SegmentBuild;
   /** Parts added so far; a part's outcome is at its index. */
   parts: number;
-  /** Resolves, never rejects, with one outcome per part once the segment is registered or has failed. */
-  done: Promise<RequestOutcome[]>;
-  resolve: (outcomes: RequestOutcome[]) => void;
+  /** Per part, the resolve function of its push's promise (which never rejects). */
+  waiters: ((outcome: RequestOutcome) => void)[];
   /** Set when the build failed while the segment was open. */
   failure?: Error;
 }
@@ -92,6 +91,7 @@ export class SegmentWriter {
   private readonly open = new Map<number, OpenSegment>();
   /** Per shard with recent pushes, its segment-duration ticker. */
   private readonly tickers = new Map<number, Ticker>();
+  /** Flushes and answerings under way. */
   private readonly flushing = new Set<Promise<void>>();
   /** Per shard, the flush of its newest closed segment: the next one registers after it. */
   private readonly lastFlush = new Map<number, Promise<void>>();
@@ -180,18 +180,16 @@ export class SegmentWriter {
 
   private add(shard: number, part: RequestPart): Promise<RequestOutcome> {
     const seg = this.segmentFor(shard);
-    const index = seg.parts++;
+    seg.parts++;
     seg.build.add(part);
-    return seg.done.then((outcomes) => outcomes[index]!);
+    return new Promise((resolve) => seg.waiters.push(resolve));
   }
 
   private segmentFor(shard: number): OpenSegment {
     const existing = this.open.get(shard);
     if (existing) return existing;
-    let resolve!: (outcomes: RequestOutcome[]) => void;
-    const done = new Promise<RequestOutcome[]>((res) => (resolve = res));
     const id = this.nextId();
-    const seg: OpenSegment = { id, shard, build: undefined as unknown as SegmentBuild, parts: 0, done, resolve };
+    const seg: OpenSegment = { id, shard, build: undefined as unknown as SegmentBuild, parts: 0, waiters: [] };
     seg.build = this.builds.start(id, shard, (e) => {
       // The builder is gone: close the segment now, so new pushes open a fresh one.
       seg.failure = e;
@@ -274,7 +272,7 @@ export class SegmentWriter {
         this.metrics.segmentBytes.observe(block.bytes.length);
         this.logger.debug({ block: seg.id, shard: seg.shard, bytes: block.bytes.length, datasets: block.meta.datasets.length }, 'segment flushed');
       }
-      seg.resolve(built.outcomes);
+      this.answer(seg, (i) => built!.outcomes[i]!);
     } catch (e) {
       // Even a failed segment holds back its successor until the one before it is registered.
       await previous;
@@ -284,13 +282,19 @@ export class SegmentWriter {
       if (uploaded) await this.bucket.delete(key).catch(() => undefined);
       const failed: RequestOutcome = { status: 503, message: `failed to store segment ${seg.id}: ${(e as Error).message}`, reason: 'segment_flush_failed' };
       // Rejected requests keep their 4xx: they would not have been stored anyway.
-      seg.resolve(Array.from({ length: seg.parts }, (_, i) => {
+      this.answer(seg, (i) => {
         const o = built?.outcomes[i];
         return o && o.status !== 0 ? o : failed;
-      }));
+      });
     } finally {
       stopTimer();
     }
+  }
+
+  /** Answers the segment's pushes (see answer()); stop() waits for it like a flush. Not awaited by flush: the next segment's registration need not wait for it. */
+  private answer(seg: OpenSegment, outcome: (i: number) => RequestOutcome): void {
+    const a = answer(seg.waiters, outcome).finally(() => this.flushing.delete(a));
+    this.flushing.add(a);
   }
 
   private async retry<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -305,6 +309,29 @@ export class SegmentWriter {
       }
     }
   }
+}
+
+/** Pushes answered per turn of the event loop, see answer(). */
+const ANSWER_BATCH = 256;
+
+/**
+ * Answers a segment's pushes, ANSWER_BATCH per turn of the event loop. All at
+ * once, the main thread spent 100–160 ms writing a large segment's answers
+ * before it read any of the pushes those clients sent next, while the build
+ * workers, which had finished the segment, sat idle; in batches the next
+ * pushes are read, and built, while the rest are answered.
+ */
+function answer(waiters: readonly ((o: RequestOutcome) => void)[], outcome: (i: number) => RequestOutcome): Promise<void> {
+  return new Promise((done) => {
+    let i = 0;
+    const batch = () => {
+      const end = Math.min(i + ANSWER_BATCH, waiters.length);
+      for (; i < end; i++) waiters[i]!(outcome(i));
+      if (i < waiters.length) setImmediate(batch);
+      else done();
+    };
+    batch();
+  });
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

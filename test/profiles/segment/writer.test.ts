@@ -63,6 +63,28 @@ describe('SegmentWriter', () => {
     expect(await storedStacks(h.dir)).toEqual(['1/svc-1: a;main']);
   });
 
+  it('answers the pushes of a large segment a batch per turn of the event loop, each with its own outcome', async () => {
+    const h = harness({ segmentDuration: 200 });
+    const n = 600;
+    const answered: number[] = [];
+    let answeredInFirstTurn = -1;
+    const pushes = Array.from({ length: n }, (_, i) =>
+      h.writer.pushRequest([input(1, i === 450 ? MALFORMED : pprof(`f${i}`, 1))]).then((o) => {
+        // When the first answer arrives, look again once the event loop has turned.
+        if (answered.length === 0) setImmediate(() => (answeredInFirstTurn = answered.length));
+        answered.push(i);
+        return o.status;
+      }),
+    );
+    const statuses = await Promise.all(pushes);
+    expect(statuses).toEqual(Array.from({ length: n }, (_, i) => (i === 450 ? 400 : 0)));
+    expect(answered).toEqual(Array.from({ length: n }, (_, i) => i));
+    // Not all at once (the next pushes are read in between), but most of a batch of 256.
+    expect(answeredInFirstTurn).toBeGreaterThan(0);
+    expect(answeredInFirstTurn).toBeLessThan(n);
+    expect(h.registered).toHaveLength(1);
+  });
+
   it('registers the segments of a shard in ULID order even when a later one is built first', async () => {
     // The first segment's build is held back until the second has been built and uploaded.
     let releaseFirst!: () => void;
