@@ -49,7 +49,7 @@ export class DatasetHead {
   /** Stack trace ids touched by the group being summed; reused across appends. */
   private touched = new Uint32Array(1024);
   /** Per-profile lookup tables of internStacktraces (profile index → dataset id), reused across profiles. */
-  private scratch = { str: new Int32Array(0), fn: new Int32Array(0), map: new Int32Array(0), loc: new Int32Array(0), out: new Uint32Array(0) };
+  private scratch = { str: new Int32Array(0), fn: new Int32Array(0), map: new Int32Array(0), loc: new Int32Array(0), out: new Uint32Array(0), lineFns: new Uint32Array(16) };
   /**
    * Rows' stack trace ids and values are views into shared chunks, not arrays
    * of their own: a row is a few dozen numbers, and one allocation (and one
@@ -269,17 +269,20 @@ export class DatasetHead {
 
     // Every location of the profile, in one pass (profiles list only the locations they use).
     const locMap = this.table('loc', p.locationAddress.length);
-    const lineFns: number[] = [];
+    // The dataset function of each line of the location at hand. A reused typed
+    // array: emptying a JS array (length = 0) dropped its storage, and refilling
+    // it was a third of what a build worker allocated.
+    let lineFns = this.scratch.lineFns;
     for (let j = 0; j < p.locationAddress.length; j++) {
       const m = p.locationMapping[j]! < 0 ? 0 : mapping(p.locationMapping[j]!) + 1;
       const address = p.locationAddress[j]!;
       const lineStart = p.locationLineStart[j]!;
       const lineCount = p.locationLineStart[j + 1]! - lineStart;
       let h = mix(mix(mix(HASH_SEED, m), address), lineCount);
-      lineFns.length = 0;
+      if (lineFns.length < lineCount) this.scratch.lineFns = lineFns = new Uint32Array(Math.max(lineCount, lineFns.length * 2));
       for (let k = 0; k < lineCount; k++) {
         const f = fn(p.lineFunction[lineStart + k]!);
-        lineFns.push(f);
+        lineFns[k] = f;
         h = mix(mix(h, f), p.lineNumber[lineStart + k]!);
       }
       let v: number;

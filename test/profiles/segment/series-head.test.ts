@@ -121,6 +121,37 @@ describe('DatasetHead', () => {
   });
 });
 
+describe('DatasetHead with inlined frames', () => {
+  it('interns a location of many lines (inlined frames) once, and tells apart one that differs in a line', () => {
+    const names = Array.from({ length: 40 }, (_, i) => `fn${i}`);
+    // One sample whose stack is a single location holding all 40 functions as lines, innermost first.
+    const inlined = (lineOf: (k: number) => number) => {
+      const p = buildProfile({ sampleTypes: [['cpu', 'nanoseconds']], samples: [{ stack: names, values: [1] }] });
+      p.locationId = Float64Array.of(1);
+      p.locationMapping = Int32Array.of(-1);
+      p.locationAddress = Float64Array.of(0x1000);
+      p.locationIsFolded = Uint8Array.of(0);
+      p.locationLineStart = Uint32Array.of(0, 40);
+      p.lineFunction = Uint32Array.from(names.keys());
+      p.lineNumber = Float64Array.from(names.keys(), lineOf);
+      p.lineColumn = new Float64Array(40);
+      p.sampleLocationStart = Uint32Array.of(0, 1);
+      p.sampleLocations = Uint32Array.of(0);
+      return p;
+    };
+    const head = new DatasetHead('t', 's');
+    const meta = { profileId: new Uint8Array(16), timeNanos: 1n };
+    for (const p of [inlined((k) => 100 + k), inlined((k) => 100 + k), inlined((k) => (k === 39 ? 7 : 100 + k))]) head.append(p, planSeries(p, base), meta);
+    const s = head.content().symbols;
+    expect(s.locationLineEnd).toEqual([40, 80]);
+    const fnNames = s.lineFunction.map((f) => s.strings[s.functionName[f]!]);
+    expect(fnNames).toEqual([...names, ...names]);
+    expect(s.lineNumber.slice(0, 40)).toEqual(names.map((_, k) => 100 + k));
+    expect(s.lineNumber[79]).toBe(7);
+    expect(s.stacktraceEnd).toHaveLength(2);
+  });
+});
+
 describe('planSeries with a repeated string in the string table', () => {
   it('puts samples whose label values are equal strings at different indexes in one group', () => {
     const p = buildProfile({
