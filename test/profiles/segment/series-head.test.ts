@@ -106,6 +106,24 @@ describe('DatasetHead', () => {
     expect(rowsOf(undefined, 'cpu')[0]!.period).toBe(10_000_000n);
   });
 
+  it('orders groups by their label text, few or many, and takes request labels in any order', () => {
+    for (const n of [3, 40]) {
+      // Values in descending order of text, so sample order and group order differ.
+      const values = Array.from({ length: n }, (_, i) => `v${String(n - i).padStart(3, '0')}`);
+      const p = buildProfile({
+        sampleTypes: [['cpu', 'nanoseconds']],
+        samples: values.map((v, i) => ({ stack: ['f'], values: [i + 1], labels: { zone: v, a_first: 'x' } })),
+      });
+      const plan = planSeries(p, [['service_name', 'api'], ['env', 'prod']]);
+      const zones = plan.labels.map((l) => l[0]!.find(([k]) => k === 'zone')![1]);
+      expect(zones).toEqual([...values].sort());
+      expect(plan.groups.map((g) => p.sampleValues[g[0]!])).toEqual(zones.map((z) => values.indexOf(z) + 1));
+      const names = plan.labels[0]![0]!.map(([k]) => k);
+      expect(names).toEqual([...names].sort());
+      expect(names).toContain('env');
+    }
+  });
+
   it('tells apart locations that differ only in line number or mapping', () => {
     const head = new DatasetHead('t', 's');
     const a = buildProfile({ sampleTypes: [['cpu', 'nanoseconds']], samples: [{ stack: ['f', 'g'], values: [1] }] });
