@@ -56,9 +56,7 @@ interface OpenSegment {
   id: string;
   shard: number;
   build: SegmentBuild;
-  /** Parts added so far; a part's outcome is at its index. */
-  parts: number;
-  /** Per part, the resolve function of its push's promise (which never rejects). */
+  /** Per part added, in order, the resolve function of its push's promise (which never rejects). */
   waiters: ((outcome: RequestOutcome) => void)[];
   /** Set when the build failed while the segment was open. */
   failure?: Error;
@@ -180,7 +178,6 @@ export class SegmentWriter {
 
   private add(shard: number, part: RequestPart): Promise<RequestOutcome> {
     const seg = this.segmentFor(shard);
-    seg.parts++;
     seg.build.add(part);
     return new Promise((resolve) => seg.waiters.push(resolve));
   }
@@ -189,7 +186,7 @@ export class SegmentWriter {
     const existing = this.open.get(shard);
     if (existing) return existing;
     const id = this.nextId();
-    const seg: OpenSegment = { id, shard, build: undefined as unknown as SegmentBuild, parts: 0, waiters: [] };
+    const seg: OpenSegment = { id, shard, build: undefined as unknown as SegmentBuild, waiters: [] };
     seg.build = this.builds.start(id, shard, (e) => {
       // The builder is gone: close the segment now, so new pushes open a fresh one.
       seg.failure = e;
