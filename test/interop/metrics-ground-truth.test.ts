@@ -96,8 +96,13 @@ async function metric(url: string, name: string): Promise<number> {
   return sum;
 }
 
+/**
+ * Remote writes Prometheus refused. A 503 is not counted: a restarted
+ * Prometheus listens before its WAL replay is done and answers writes 503
+ * until it is ready, and the exporter retries those (the totals show it).
+ */
 const rejectedWrites = (prom: PrometheusProcess) =>
-  prom.selfMetric('prometheus_http_requests_total', (l) => l.includes('handler="/api/v1/write"') && !/code="2\d\d"/.test(l));
+  prom.selfMetric('prometheus_http_requests_total', (l) => l.includes('handler="/api/v1/write"') && !/code="(2\d\d|503)"/.test(l));
 
 /** Waits until every segment is compacted and the outbox is empty. */
 async function settled(f: Fleet): Promise<void> {
