@@ -102,15 +102,17 @@ async function wrk(url: string, file: string, connections: number, seconds: numb
   return { ...(JSON.parse(line) as Omit<WrkResult, 'cpu'>), cpu };
 }
 
+const serverMetrics = async (url: string) => (await fetch(`${url}/metrics`)).text();
+
 /**
  * Waits until the server has answered every push: wrk closes its connections
  * at the end of a run, but the pushes they sent are still stored, and their
  * bytes would count against the next run's in-flight limit.
  */
 async function drained(url: string): Promise<void> {
-  for (;;) {
-    const metrics = await (await fetch(`${url}/metrics`)).text();
-    if (/^kiln_distributor_inflight_push_requests 0$/m.test(metrics)) return;
+  const deadline = Date.now() + 120_000;
+  while (!/^kiln_distributor_inflight_push_requests 0$/m.test(await serverMetrics(url))) {
+    if (Date.now() > deadline) throw new Error('pushes still in flight 120 s after the load stopped');
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -126,7 +128,10 @@ async function kilnRate(url: string, pid: number, c: Case) {
   const serverCores = (cpuSeconds(pid) - cpuBefore) / elapsed;
   await drained(url);
   const errors = r.status + r.connect + r.read + r.write + r.timeout;
-  if (errors > 0) console.log(`  errors: ${r.status} non-2xx answers, ${r.timeout} timeouts, ${r.connect + r.read + r.write} socket errors`);
+  if (errors > 0) {
+    console.log(`  errors: ${r.status} non-2xx answers, ${r.timeout} timeouts, ${r.connect + r.read + r.write} socket errors; rejections so far, by reason:`);
+    for (const line of (await serverMetrics(url)).split('\n')) if (line.startsWith('kiln_discarded_profiles_total{')) console.log(`    ${line}`);
+  }
   return {
     perSec: (r.requests - r.status) / elapsed,
     errors,
