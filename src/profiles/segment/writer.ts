@@ -288,9 +288,9 @@ export class SegmentWriter {
     }
   }
 
-  /** Answers the segment's pushes (see answer()); stop() waits for it like a flush. Not awaited by flush: the next segment's registration need not wait for it. */
+  /** Answers the segment's pushes (see answerInBatches); stop() waits for it like a flush. Not awaited by flush: the next segment's registration need not wait for it. */
   private answer(seg: OpenSegment, outcome: (i: number) => RequestOutcome): void {
-    const a = answer(seg.waiters, outcome).finally(() => this.flushing.delete(a));
+    const a = answerInBatches(seg.waiters, outcome).finally(() => this.flushing.delete(a));
     this.flushing.add(a);
   }
 
@@ -308,7 +308,7 @@ export class SegmentWriter {
   }
 }
 
-/** Pushes answered per turn of the event loop, see answer(). */
+/** Pushes answered per turn of the event loop, see answerInBatches. */
 const ANSWER_BATCH = 256;
 
 /**
@@ -318,7 +318,7 @@ const ANSWER_BATCH = 256;
  * workers, which had finished the segment, sat idle; in batches the next
  * pushes are read, and built, while the rest are answered.
  */
-function answer(waiters: readonly ((o: RequestOutcome) => void)[], outcome: (i: number) => RequestOutcome): Promise<void> {
+function answerInBatches(waiters: readonly ((o: RequestOutcome) => void)[], outcome: (i: number) => RequestOutcome): Promise<void> {
   return new Promise((done) => {
     let i = 0;
     const batch = () => {
