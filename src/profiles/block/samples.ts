@@ -19,6 +19,7 @@ export const VALUES_ZIGZAG = 1;
 
 /** Integers below this magnitude zigzag to at most 2^53 (exact in a double). */
 const ZIGZAG_LIMIT = 2 ** 52;
+const TWO_32 = 2 ** 32;
 
 /** Bytes of one arena chunk: blobs are views into chunks, not arrays of their own. */
 const CHUNK = 64 * 1024;
@@ -43,14 +44,24 @@ export class BlobWriter extends ByteWriter {
   /** Ids that are strictly ascending (canonical samples). */
   ids(ids: Uint32Array): Uint8Array {
     this.room(5 * ids.length);
+    // The buffer and position in locals, not a method call per varint: this
+    // loop runs once per sample of every row of a block.
+    const b = this.buf;
     const start = this.pos;
+    let p = start;
     let prev = 0;
     for (let k = 0; k < ids.length; k++) {
       const id = ids[k]!;
-      this.varint(id - prev);
+      let d = (id - prev) >>> 0;
       prev = id;
+      while (d > 0x7f) {
+        b[p++] = (d & 0x7f) | 0x80;
+        d >>>= 7;
+      }
+      b[p++] = d;
     }
-    return this.buf.subarray(start, this.pos);
+    this.pos = p;
+    return b.subarray(start, p);
   }
 
   /** Finite values; the zigzag form when every one is an integer of magnitude < 2^52. */
@@ -58,7 +69,8 @@ export class BlobWriter extends ByteWriter {
     let ints = true;
     for (let k = 0; k < values.length; k++) {
       const v = values[k]!;
-      if (!(Number.isInteger(v) && v > -ZIGZAG_LIMIT && v < ZIGZAG_LIMIT) || Object.is(v, -0)) {
+      // -0 is an integer too, but zigzag would write it as 0 (1 / -0 is -Infinity).
+      if (!(Number.isInteger(v) && v > -ZIGZAG_LIMIT && v < ZIGZAG_LIMIT) || (v === 0 && 1 / v < 0)) {
         ints = false;
         break;
       }
@@ -71,12 +83,28 @@ export class BlobWriter extends ByteWriter {
       for (let k = 0; k < values.length; k++, this.pos += 8) dv.setFloat64(this.pos, values[k]!, true);
       return this.buf.subarray(start, this.pos);
     }
-    this.buf[this.pos++] = VALUES_ZIGZAG;
+    const b = this.buf;
+    let p = start;
+    b[p++] = VALUES_ZIGZAG;
     for (let k = 0; k < values.length; k++) {
       const v = values[k]!;
-      this.varint(v >= 0 ? 2 * v : -2 * v - 1);
+      let z = v >= 0 ? 2 * v : -2 * v - 1;
+      if (z < TWO_32) {
+        // Most values: integer arithmetic.
+        z >>>= 0;
+        while (z > 0x7f) {
+          b[p++] = (z & 0x7f) | 0x80;
+          z >>>= 7;
+        }
+        b[p++] = z;
+      } else {
+        this.pos = p;
+        this.varint(z);
+        p = this.pos;
+      }
     }
-    return this.buf.subarray(start, this.pos);
+    this.pos = p;
+    return b.subarray(start, p);
   }
 }
 

@@ -172,6 +172,55 @@ describe('determinism', () => {
   });
 });
 
+describe('row order and row checks', () => {
+  const symbols = acmeApiSymbols();
+  const labels = (type: string): [string, string][] => [['__profile_type__', type], ['service_name', 'api']];
+  const row = (seriesIndex: number, profileId: Uint8Array, timeNanos: bigint, totalValue = 1): ProfileRow => ({
+    seriesIndex, profileId, timeNanos, durationNanos: 1n, period: 1n, totalValue, stacktraceIds: Uint32Array.of(0), values: Float64Array.of(totalValue),
+  });
+  const id = (...head: number[]) => {
+    const b = new Uint8Array(16);
+    b.set(head);
+    return b;
+  };
+
+  it('orders rows by series, then time as a signed 64-bit number, then profile id', async () => {
+    // Times that differ only in the high or the low 32 bits, on both sides of
+    // zero and of 2^31; ids equal in their first four bytes.
+    const times = [-(2n ** 63n), -(2n ** 32n) - 1n, -(2n ** 32n), -1n, 0n, 2n ** 31n - 1n, 2n ** 31n, 2n ** 32n - 1n, 2n ** 32n, 2n ** 32n + 2n ** 31n, 2n ** 63n - 1n];
+    const ids = [id(0xff), id(0x01, 2, 3, 4, 0x80), id(0x01, 2, 3, 4, 0x7f), id(0x80), id(0)];
+    const rows: ProfileRow[] = [];
+    // Input order: series reversed, times and ids in a scrambled order.
+    for (const series of [1, 0]) for (let k = 0; k < times.length * ids.length; k++) {
+      const j = (k * 7) % (times.length * ids.length);
+      rows.push(row(series, ids[j % ids.length]!, times[Math.floor(j / ids.length)]!));
+    }
+    const ds = { tenant: 'acme', name: 'api', series: [labels(MEM), labels(CPU)], rows, symbols };
+    const block = await encodeBlock(HEADER, [ds]);
+    const r = await BlockReader.open(await stored(block.bytes), KEY);
+    const got = await collect(r.rows(0));
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    // The expected order, computed with BigInt and byte-string comparisons.
+    // Series sort by labels: CPU's type sorts before MEM's, so input series 1 comes first.
+    const want = [...rows].sort((a, b) => b.seriesIndex - a.seriesIndex || (a.timeNanos < b.timeNanos ? -1 : a.timeNanos > b.timeNanos ? 1 : 0) || (hex(a.profileId) < hex(b.profileId) ? -1 : 1));
+    expect(got.map((x) => [x.seriesIndex, x.timeNanos, hex(x.profileId)])).toEqual(want.map((x) => [1 - x.seriesIndex, x.timeNanos, hex(x.profileId)]));
+  });
+
+  it('rejects a row it cannot write, naming the dataset and the row', async () => {
+    const bad = async (change: (r: ProfileRow) => void) => {
+      const rows = [row(0, id(1), 5n), row(0, id(2), 6n)];
+      change(rows[1]!);
+      return encodeBlock(HEADER, [{ tenant: 'acme', name: 'api', series: [labels(CPU)], rows, symbols }]);
+    };
+    await expect(bad((r) => { r.stacktraceIds = Uint32Array.of(0, 3); r.values = Float64Array.of(1, 1); })).rejects.toThrow('dataset "acme"/"api" row 1: stack trace id 3 out of range (3 stack traces)');
+    await expect(bad((r) => (r.values = Float64Array.of(Infinity)))).rejects.toThrow('row 1: value Infinity is not finite');
+    await expect(bad((r) => (r.values = Float64Array.of(2, NaN)))).rejects.toThrow('row 1: stacktraceIds and values differ in length');
+    await expect(bad((r) => { r.stacktraceIds = Uint32Array.of(0, 1); r.values = Float64Array.of(2, NaN); })).rejects.toThrow('row 1: value NaN is not finite');
+    await expect(bad((r) => (r.timeNanos = 2n ** 63n))).rejects.toThrow('row 1: timeNanos, durationNanos and period must be int64 bigints');
+    await expect(bad((r) => (r.seriesIndex = 1))).rejects.toThrow('row 1: seriesIndex 1 out of range (1 series)');
+  });
+});
+
 describe('canonical samples', () => {
   it('passes canonical input through untouched, and sorts and sums the rest', () => {
     const ids = Uint32Array.of(1, 4, 9);
