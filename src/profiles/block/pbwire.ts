@@ -5,7 +5,7 @@
 // message (fields in number order, packed repeated scalars, empty ones left
 // out), so block.v1.Symbols in the .proto still documents the section.
 
-import { ByteWriter } from './byte-writer.js';
+import { ByteWriter, putVarint32 } from './byte-writer.js';
 
 const WIRE_VARINT = 0;
 const WIRE_I64 = 1;
@@ -79,14 +79,10 @@ export class ProtoWriter extends ByteWriter {
       const b = this.buf;
       let p = this.pos;
       for (let i = from; i < to; i++) {
-        let v = values[i]!;
+        const v = values[i]!;
         if (v >= 0 && v < TWO_32) {
-          // Inline uint32 varint: the bulk of every column.
-          while (v > 0x7f) {
-            b[p++] = (v & 0x7f) | 0x80;
-            v >>>= 7;
-          }
-          b[p++] = v;
+          // The bulk of every column.
+          p = putVarint32(b, p, v);
         } else {
           this.pos = p;
           if (v >= 0) this.varint(v);

@@ -12,7 +12,7 @@
 // integers (counts, nanoseconds): 1–4 bytes instead of 4 and 8, which also
 // halves the bytes Snappy has to compress.
 
-import { ByteWriter } from './byte-writer.js';
+import { ByteWriter, putVarint32 } from './byte-writer.js';
 
 export const VALUES_F64 = 0;
 export const VALUES_ZIGZAG = 1;
@@ -44,21 +44,15 @@ export class BlobWriter extends ByteWriter {
   /** Ids that are strictly ascending (canonical samples). */
   ids(ids: Uint32Array): Uint8Array {
     this.room(5 * ids.length);
-    // The buffer and position in locals, not a method call per varint: this
-    // loop runs once per sample of every row of a block.
+    // Runs once per sample of every row of a block: buffer and position in locals.
     const b = this.buf;
     const start = this.pos;
     let p = start;
     let prev = 0;
     for (let k = 0; k < ids.length; k++) {
       const id = ids[k]!;
-      let d = (id - prev) >>> 0;
+      p = putVarint32(b, p, id - prev);
       prev = id;
-      while (d > 0x7f) {
-        b[p++] = (d & 0x7f) | 0x80;
-        d >>>= 7;
-      }
-      b[p++] = d;
     }
     this.pos = p;
     return b.subarray(start, p);
@@ -88,15 +82,9 @@ export class BlobWriter extends ByteWriter {
     b[p++] = VALUES_ZIGZAG;
     for (let k = 0; k < values.length; k++) {
       const v = values[k]!;
-      let z = v >= 0 ? 2 * v : -2 * v - 1;
+      const z = v >= 0 ? 2 * v : -2 * v - 1;
       if (z < TWO_32) {
-        // Most values: integer arithmetic.
-        z >>>= 0;
-        while (z > 0x7f) {
-          b[p++] = (z & 0x7f) | 0x80;
-          z >>>= 7;
-        }
-        b[p++] = z;
+        p = putVarint32(b, p, z);
       } else {
         this.pos = p;
         this.varint(z);
