@@ -25,15 +25,20 @@ export async function listenDual(handler: RequestHandler, host: string, port: nu
   // idle keep-alive connections at once and the others after their response.
   const h1Active = new Map<net.Socket, number>();
   let closing = false;
+  // One listener for every response, not a closure per request: a push's
+  // response waits hundreds of milliseconds, and all it keeps alive is copied
+  // by young-generation GCs.
+  function onResponseClose(this: http.ServerResponse) {
+    const socket = this.req.socket;
+    const n = (h1Active.get(socket) ?? 1) - 1;
+    h1Active.set(socket, n);
+    if (closing && n === 0) socket.destroySoon();
+  }
   const h1 = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const socket = req.socket;
     h1Active.set(socket, (h1Active.get(socket) ?? 0) + 1);
     if (closing) res.setHeader('connection', 'close');
-    res.once('close', () => {
-      const n = (h1Active.get(socket) ?? 1) - 1;
-      h1Active.set(socket, n);
-      if (closing && n === 0) socket.destroySoon();
-    });
+    res.on('close', onResponseClose);
     handler(req, res);
   });
   // Node's default of 10 MB buffered per HTTP/2 session resets streams that carry

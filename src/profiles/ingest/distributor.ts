@@ -55,6 +55,8 @@ interface KnownSeries {
 interface RequestSize {
   profiles: number;
   bytes: number;
+  /** Counted in the in-flight totals (until the writer answers). */
+  admitted: boolean;
 }
 
 export class Distributor {
@@ -99,49 +101,85 @@ export class Distributor {
    * with IngestError (status + message); nothing is stored when the request
    * is rejected.
    *
-   * Not an async function: a push waits for its segment for hundreds of
-   * milliseconds, and an async frame would keep the request's bytes and
-   * labels alive (and copied by every young-generation GC) all that time.
-   * Only the request's size and tenant wait here.
+   * No async functions here: a push waits for its segment for hundreds of
+   * milliseconds, and an async frame (or each promise adopting another)
+   * would keep the request's bytes and labels alive, and copied by every
+   * young-generation GC, all that time. What waits is the writer's promise
+   * and one reaction holding the request's size and tenant.
    */
   push(tenant: string, series: SeriesToPush[], defaultTimeNanos: bigint): Promise<void> {
     const started = performance.now();
-    const size: RequestSize = { profiles: 0, bytes: 0 };
-    return this.store(tenant, series, defaultTimeNanos, size).then(
-      () => {
+    const size: RequestSize = { profiles: 0, bytes: 0, admitted: false };
+    let stored: Promise<RequestOutcome>;
+    try {
+      stored = this.store(tenant, series, defaultTimeNanos, size);
+    } catch (e) {
+      stored = Promise.reject(e);
+    }
+    return stored.then(
+      (outcome) => {
+        this.release(size);
+        if (outcome.status !== 0) throw this.rejected(new IngestError(outcome.status, outcome.message, outcome.reason), tenant, size, started);
         this.metrics.received.inc({ tenant }, size.profiles);
         this.metrics.receivedBytes.inc({ tenant }, size.bytes);
         this.metrics.pushSeconds.observe({ status: '2xx' }, (performance.now() - started) / 1000);
       },
       (e: unknown) => {
-        const err = e instanceof IngestError ? e : new IngestError(500, (e as Error).message, 'internal');
-        this.metrics.discarded.inc({ reason: err.reason, tenant }, Math.max(1, size.profiles));
-        this.metrics.pushSeconds.observe({ status: String(err.status) }, (performance.now() - started) / 1000);
-        if (err.status >= 500) this.logger.error({ tenant, err: err.message }, 'push failed');
-        else this.logger.debug({ tenant, status: err.status, err: err.message }, 'push rejected');
-        throw err;
+        // Once admitted, only the writer's RPC can fail; before, the checks throw IngestError.
+        const err = size.admitted ? fromWriterError(e) : e instanceof IngestError ? e : new IngestError(500, (e as Error).message, 'internal');
+        this.release(size);
+        throw this.rejected(err, tenant, size, started);
       },
     );
   }
 
+  /** Counts and logs a rejected push; returns its error. */
+  private rejected(err: IngestError, tenant: string, size: RequestSize, started: number): IngestError {
+    this.metrics.discarded.inc({ reason: err.reason, tenant }, Math.max(1, size.profiles));
+    this.metrics.pushSeconds.observe({ status: String(err.status) }, (performance.now() - started) / 1000);
+    if (err.status >= 500) this.logger.error({ tenant, err: err.message }, 'push failed');
+    else this.logger.debug({ tenant, status: err.status, err: err.message }, 'push rejected');
+    return err;
+  }
+
+  /** Takes an admitted request out of the in-flight totals. */
+  private release(size: RequestSize): void {
+    if (!size.admitted) return;
+    size.admitted = false;
+    this.inflightBytes -= size.bytes;
+    this.inflightRequests--;
+  }
+
   /**
-   * Checks the request and hands it to the segment writer: rejects with
-   * IngestError, or settles when the writer answers. The writer's promise is
-   * returned, not awaited, so this frame (and the request it holds) ends first.
+   * Checks the request and hands it to the segment writer; returns the
+   * writer's promise. Throws IngestError when a check fails (or rejects with
+   * it, when a profile had to be inflated to learn its size).
    */
-  private async store(tenant: string, series: SeriesToPush[], defaultTimeNanos: bigint, size: RequestSize): Promise<void> {
+  private store(tenant: string, series: SeriesToPush[], defaultTimeNanos: bigint, size: RequestSize): Promise<RequestOutcome> {
     if (this.stopping) throw new IngestError(503, 'server is shutting down', 'shutting_down');
     const inputs: ProfileInput[] = [];
+    /** Profiles whose size only inflating can tell, with their labels. */
+    let unsized: [Uint8Array, LabelList][] | undefined;
     for (const s of series) {
       const { labels, shard } = this.knownSeriesOf(tenant, s.labels);
       for (const p of s.profiles) {
         size.profiles++;
         const claimed = this.claimedSize(p.bytes, labels);
-        size.bytes += claimed >= 0 ? claimed : await this.inflatedSize(p.bytes, labels);
+        if (claimed >= 0) size.bytes += claimed;
+        else (unsized ??= []).push([p.bytes, labels]);
         inputs.push({ tenant, labels, profile: p.bytes, profileId: profileIdBytes(p.id), shard, defaultTimeNanos });
       }
     }
     if (size.profiles === 0) throw new IngestError(400, 'no profiles in request', 'invalid_request');
+    if (!unsized) return this.admit(tenant, inputs, size);
+    return (async () => {
+      for (const [bytes, labels] of unsized) size.bytes += await this.inflatedSize(bytes, labels);
+      return this.admit(tenant, inputs, size);
+    })();
+  }
+
+  /** Applies the rate and in-flight limits, then hands the request to the writer. */
+  private admit(tenant: string, inputs: ProfileInput[], size: RequestSize): Promise<RequestOutcome> {
     const bytes = size.bytes;
     const wait = this.limiter.take(tenant, bytes);
     if (wait > 0) {
@@ -157,18 +195,8 @@ export class Distributor {
     }
     this.inflightBytes += bytes;
     this.inflightRequests++;
-    return this.writer.push(inputs).then(
-      (outcome) => {
-        this.inflightBytes -= bytes;
-        this.inflightRequests--;
-        if (outcome.status !== 0) throw new IngestError(outcome.status, outcome.message, outcome.reason);
-      },
-      (e: unknown) => {
-        this.inflightBytes -= bytes;
-        this.inflightRequests--;
-        throw fromWriterError(e);
-      },
-    );
+    size.admitted = true;
+    return this.writer.push(inputs);
   }
 
   /** The normalised labels and shard of a client label set; throws IngestError for invalid labels. */

@@ -30,13 +30,18 @@ export interface HttpIngestOptions {
  */
 export function readBody(req: Req, max: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
+    // What the listeners below need until the body is read. They stay on req
+    // as long as it lives (a push's request until it is answered), so once
+    // the promise settles they drop the chunks and the promise.
+    let pending: { chunks: Buffer[]; resolve: (body: Uint8Array) => void; reject: (e: Error) => void } | undefined = { chunks: [], resolve, reject };
     let size = 0;
-    let settled = false;
+    const settle = () => {
+      const p = pending;
+      pending = undefined;
+      return p;
+    };
     const refuse = (message: string) => {
-      settled = true;
-      chunks.length = 0;
-      reject(new IngestError(413, `${message} (err-kiln-distributor-max-write-message-size)`, 'request_size_limit'));
+      settle()?.reject(new IngestError(413, `${message} (err-kiln-distributor-max-write-message-size)`, 'request_size_limit'));
       req.removeListener('data', onData);
       let drained = 0;
       req.on('data', (chunk: Buffer) => {
@@ -48,28 +53,29 @@ export function readBody(req: Req, max: number): Promise<Uint8Array> {
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > max) refuse(`request body too large: more than ${max} bytes`);
-      else chunks.push(chunk);
+      else pending?.chunks.push(chunk);
     };
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > max) {
       refuse(`request body too large: ${declared} bytes, limit ${max}`);
       return;
     }
-    // on, not once: `settled` guards each handler, and once() wraps every listener in another closure.
+    // on, not once: `pending` guards each handler, and once() wraps every listener in another closure.
     req.on('data', onData);
     req.on('end', () => {
-      if (settled) return;
-      settled = true;
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      const p = settle();
+      p?.resolve(p.chunks.length === 1 ? p.chunks[0]! : Buffer.concat(p.chunks, size));
     });
     const broken = (e?: Error) => {
-      if (settled) return;
-      settled = true;
-      reject(new IngestError(408, `error reading request body: ${e?.message ?? 'connection closed before the body ended'}`, 'request_read_error'));
+      settle()?.reject(new IngestError(408, `error reading request body: ${e?.message ?? 'connection closed before the body ended'}`, 'request_read_error'));
     };
     req.on('error', broken);
     req.on('close', broken);
   });
+}
+
+function asIngestError(e: unknown): IngestError {
+  return e instanceof IngestError ? e : new IngestError(500, (e as Error).message, 'internal');
 }
 
 function sendError(res: Res, err: IngestError & { retryAfterSeconds?: number }): void {
@@ -81,23 +87,15 @@ function sendError(res: Res, err: IngestError & { retryAfterSeconds?: number }):
 }
 
 export function createIngestHandler(distributor: Distributor, opts: HttpIngestOptions) {
-  /**
-   * Reads, parses and hands one request to the distributor; the returned
-   * promise settles when the push is durable or rejected. Its frame (body,
-   * parsed request) ends before that wait, see Distributor.push.
-   */
-  const receive = async (req: Req, url: URL): Promise<void> => {
-    if (req.method !== 'POST') throw new IngestError(405, `method ${req.method} not allowed; use POST`, 'invalid_request');
-    const tenantHeader = req.headers['x-scope-orgid'];
-    const tenant = resolveTenant(Array.isArray(tenantHeader) ? tenantHeader[0] : tenantHeader, opts.tenancy);
-    const body = await readBody(req, opts.maxRecvMsgSize);
+  /** Parses one request's body and hands it to the distributor; resolves when the push is durable or rejected. */
+  const receive = (req: Req, url: URL, tenant: string, body: Uint8Array): Promise<void> => {
     const ingest = parseLegacyIngest(
       { query: url.searchParams, contentType: req.headers['content-type'], body },
       { maxProfileBytes: opts.maxProfileSizeBytes },
       new Date(),
     );
     // Pyroscope answers an empty profile with 200 and stores nothing.
-    if (ingest.profiles.length === 0) return;
+    if (ingest.profiles.length === 0) return Promise.resolve();
     const hasService = ingest.labels.some(([n]) => n === 'service_name');
     const series: SeriesToPush[] = ingest.profiles.map((p) => {
       const labels: [string, string][] = [...ingest.labels];
@@ -114,12 +112,43 @@ export function createIngestHandler(distributor: Distributor, opts: HttpIngestOp
     return distributor.push(tenant, series, BigInt(ingest.from.getTime()) * 1_000_000n);
   };
 
-  return async (req: Req, res: Res, url: URL): Promise<void> => {
+  /**
+   * Plain callbacks, not async functions: a push waits hundreds of
+   * milliseconds for its segment, and every async frame or promise layer
+   * between the socket and that wait (with the request, its URL and body)
+   * would live as long, be copied by young-generation GCs and promoted. What
+   * waits here is the response and the two functions that answer it.
+   */
+  return (req: Req, res: Res, url: URL): void => {
+    let tenant: string;
     try {
-      await receive(req, url);
-      res.writeHead(200).end();
+      if (req.method !== 'POST') throw new IngestError(405, `method ${req.method} not allowed; use POST`, 'invalid_request');
+      const tenantHeader = req.headers['x-scope-orgid'];
+      tenant = resolveTenant(Array.isArray(tenantHeader) ? tenantHeader[0] : tenantHeader, opts.tenancy);
     } catch (e) {
-      sendError(res, e instanceof IngestError ? e : new IngestError(500, (e as Error).message, 'internal'));
+      sendError(res, asIngestError(e));
+      return;
     }
+    readBody(req, opts.maxRecvMsgSize).then(
+      (body) => {
+        let pushed: Promise<void>;
+        try {
+          pushed = receive(req, url, tenant, body);
+        } catch (e) {
+          sendError(res, asIngestError(e));
+          return;
+        }
+        answerWhenSettled(pushed, res);
+      },
+      (e: unknown) => sendError(res, asIngestError(e)),
+    );
   };
+}
+
+/** Answers a push once it settles. A function of its own so that its callbacks hold the response alone, not the request's scope. */
+function answerWhenSettled(pushed: Promise<void>, res: Res): void {
+  pushed.then(
+    () => void res.writeHead(200).end(),
+    (e: unknown) => sendError(res, asIngestError(e)),
+  );
 }

@@ -161,6 +161,24 @@ describe('Distributor.push', () => {
     await big;
   });
 
+  it('a push the writer rejects or fails leaves the in-flight totals, and is counted as discarded by its reason', async () => {
+    const registry = new Registry();
+    const answers = [
+      () => Promise.resolve({ status: 400, message: 'bad profile', reason: 'malformed_profile' }),
+      () => Promise.reject(new ConnectError('flush failed', Code.Unavailable)),
+    ];
+    const d = new Distributor({ ...OPTS, maxInflightBytes: 100 }, { push: () => answers.shift()!() }, pino({ level: 'silent' }), registry);
+    const value = async (name: string, labels: Record<string, string> = {}) =>
+      (await registry.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
+    expect((await rejected(d.push('t', [{ labels: [], profiles: [{ bytes: bytes(60) }] }], 0n))).status).toBe(400);
+    expect((await rejected(d.push('t', [{ labels: [], profiles: [{ bytes: bytes(70) }] }], 0n))).status).toBe(503);
+    expect(await value('kiln_distributor_inflight_push_requests')).toBe(0);
+    expect(await value('kiln_distributor_inflight_push_requests_bytes')).toBe(0);
+    expect(await value('kiln_discarded_profiles_total', { reason: 'malformed_profile', tenant: 't' })).toBe(1);
+    expect(await value('kiln_discarded_profiles_total', { reason: 'unavailable', tenant: 't' })).toBe(1);
+    expect(await value('kiln_distributor_received_profiles_total')).toBeUndefined();
+  });
+
   it('ingestion rate: 429 with Retry-After and the Mimir-style id, per tenant', async () => {
     const MiB = 1024 * 1024;
     // 0.001 MiB/s ≈ 1048 B/s, burst 0.002 MiB ≈ 2097 B.
