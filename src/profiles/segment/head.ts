@@ -39,7 +39,9 @@ export class DatasetHead {
   private readonly mappings = new HashIndex();
   private readonly locations = new HashIndex();
   private readonly stacktraces = new HashIndex();
+  /** Series id by the labels' text, and by the labels array itself. */
   private readonly seriesIds = new Map<string, number>();
+  private readonly seriesIdsByArray = new Map<Labels, number>();
   private readonly series: Labels[] = [];
   private readonly rows: ProfileRow[] = [];
   /** Per-stack-trace sums while one group is summed; reused across appends. */
@@ -173,14 +175,20 @@ export class DatasetHead {
   }
 
   private seriesId(labels: Labels): number {
-    const key = labels.map(([n, v]) => `${n}\u0000${v}`).join('\u0001');
-    let id = this.seriesIds.get(key);
+    // planSeries hands out the same array for a series it has seen: most
+    // lookups are by identity, without building the labels' text.
+    let id = this.seriesIdsByArray.get(labels);
+    if (id !== undefined) return id;
+    let key = '';
+    for (const [n, v] of labels) key += `${n}\u0000${v.length}:${v}`;
+    id = this.seriesIds.get(key);
     if (id === undefined) {
       id = this.series.length;
       this.series.push(labels);
       this.seriesIds.set(key, id);
       this.bytes += key.length * 2 + 64;
     }
+    this.seriesIdsByArray.set(labels, id);
     return id;
   }
 

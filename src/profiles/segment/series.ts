@@ -45,31 +45,51 @@ function compareLabel(a: readonly [string, string], b: readonly [string, string]
  */
 export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
   const name = base.find(([n]) => n === '__name__')?.[1] ?? guessProfileName(p);
-  const baseNames = new Set(base.map(([n]) => n));
-  const serviceName = base.find(([n]) => n === 'service_name')?.[1] ?? 'unknown_service';
   const periodType = p.strings[p.periodTypeType]!;
   const periodUnit = p.strings[p.periodTypeUnit]!;
   const profileTypes: string[] = [];
-  const typeLabels: [string, string][][] = [];
+  // What a series' labels depend on besides its sample labels: the profile's
+  // types and the request's labels. Lengths, and \u0000 and \u0001 (which
+  // label names cannot hold), make the text unambiguous.
+  let prefix = `${name.length}:${name}${periodType.length}:${periodType}${periodUnit.length}:${periodUnit}`;
   for (let t = 0; t < p.sampleTypeType.length; t++) {
     const type = p.strings[p.sampleTypeType[t]!]!;
     const unit = p.strings[p.sampleTypeUnit[t]!]!;
-    const profileType = `${name}:${type}:${unit}:${periodType}:${periodUnit}`;
-    profileTypes.push(profileType);
-    // Sorted by name, ready to be merged with the other labels.
-    typeLabels.push([
-      ['__name__', name],
-      ['__period_type__', periodType],
-      ['__period_unit__', periodUnit],
-      ['__profile_type__', profileType],
-      ['__service_name__', serviceName],
-      ['__type__', type],
-      ['__unit__', unit],
-    ]);
+    profileTypes.push(`${name}:${type}:${unit}:${periodType}:${periodUnit}`);
+    prefix += `${type.length}:${type}${unit.length}:${unit}`;
+  }
+  for (const [n, v] of base) prefix += `\u0000${n}\u0001${v.length}:${v}`;
+  prefix += '\u0000';
+
+  // The labels of the series of one sample-label set (`id` names it
+  // unambiguously), per sample type: remembered, so that a series pushed
+  // again gets the same arrays (DatasetHead finds its id by identity)
+  // without merging and sorting them again.
+  let derived: { kept: Labels; typeLabels: Labels[] } | undefined;
+  const seriesLabels = (sampleLabels: Labels, id: string): Labels[] => {
+    const key = prefix + id;
+    let labels = seriesLabelsMemo.get(key);
+    if (labels === undefined) {
+      derived ??= derivedLabels(p, base, name, periodType, periodUnit, profileTypes);
+      const withSample = mergeByName(derived.kept, sampleLabels);
+      labels = derived.typeLabels.map((tl) => mergeByName(withSample, tl));
+      if (seriesLabelsMemo.size >= SERIES_MEMO_SIZE) seriesLabelsMemo.clear();
+      seriesLabelsMemo.set(key, labels);
+    }
+    return labels;
+  };
+
+  // Most profiles carry no sample labels at all: then every sample is in one
+  // group, and building a key per sample would be the slowest part of planning.
+  if (p.labelKey.length === 0) {
+    const all = new Uint32Array(p.sampleCount);
+    for (let i = 0; i < all.length; i++) all[i] = i;
+    return { groups: [all], labels: [seriesLabels([], '')], profileTypes };
   }
 
-  // Group samples by their string sample labels (most profiles have none).
+  // Group samples by their string sample labels.
   // Whether a label key becomes a series label is decided once per string index.
+  const baseNames = new Set(base.map(([n]) => n));
   const keyName: (string | null | undefined)[] = [];
   const seriesKey = (k: number): string | null => {
     let name = keyName[k];
@@ -98,15 +118,6 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
     if (parts.length > 1) sortSmall(parts, (a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     return parts.map(([, key, value]) => `${key}:${value}`).join(',');
   };
-  // Labels derived from the profile type win over request labels of the same name.
-  const kept = sortSmall(base.filter(([n]) => !DERIVED_LABELS.has(n)), compareLabel);
-  // Most profiles carry no sample labels at all: then every sample is in one
-  // group, and building a key per sample would be the slowest part of planning.
-  if (p.labelKey.length === 0) {
-    const all = new Uint32Array(p.sampleCount);
-    for (let i = 0; i < all.length; i++) all[i] = i;
-    return { groups: [all], labels: [typeLabels.map((tl) => mergeByName(kept, tl))], profileTypes };
-  }
 
   // Each sample's group, first by key (keyOf): samples with the same label
   // pairs, in the same order, share a key (keyOf reads nothing else), and most
@@ -158,18 +169,20 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
   // Keys hold string indexes; a string table may repeat a string, so keys
   // with the same label text are one group, and groups are ordered by that
   // text (independent of sample order).
-  const byText = new Map<string, { labels: Labels; text: string; rank: number }>();
+  const byLabels = new Map<string, { labels: Labels; id: string; text: string; rank: number }>();
   const entryOf = keys.map((key) => {
     const labels: Labels = key === '' ? [] : key.split(',').map((kv) => {
       const [k, v] = kv.split(':');
       return [seriesKey(Number(k))!, p.strings[Number(v)]!] as const;
     });
-    const text = labels.map(([n, v]) => `${n}\u0000${v}`).join('\u0001');
-    let entry = byText.get(text);
-    if (!entry) byText.set(text, (entry = { labels, text, rank: 0 }));
+    // Names are label names, values anything: lengths keep the id unambiguous.
+    let id = '';
+    for (const [n, v] of labels) id += `${n}\u0000${v.length}:${v}`;
+    let entry = byLabels.get(id);
+    if (!entry) byLabels.set(id, (entry = { labels, id, text: labels.map(([n, v]) => `${n}\u0000${v}`).join('\u0001'), rank: 0 }));
     return entry;
   });
-  const entries = [...byText.values()];
+  const entries = [...byLabels.values()];
   sortSmall(entries, (a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
   entries.forEach((e, rank) => (e.rank = rank));
 
@@ -181,11 +194,27 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
   const at = ends.map((_, r) => (r === 0 ? 0 : ends[r - 1]!));
   for (let i = 0; i < p.sampleCount; i++) samples[at[groupOf[i]!]!++] = i;
   const groups = entries.map((_, r) => samples.subarray(r === 0 ? 0 : ends[r - 1]!, ends[r]!));
-  const labels = entries.map((e) => {
-    const withSample = mergeByName(kept, e.labels);
-    return typeLabels.map((tl) => mergeByName(withSample, tl));
-  });
-  return { groups, labels, profileTypes };
+  return { groups, labels: entries.map((e) => seriesLabels(e.labels, e.id)), profileTypes };
+}
+
+/** Series labels by what they are made of (see planSeries); past this many the memo starts over. */
+const SERIES_MEMO_SIZE = 10_000;
+const seriesLabelsMemo = new Map<string, Labels[]>();
+
+/** The request labels a series keeps, and per sample type the labels derived from the profile type (sorted by name). */
+function derivedLabels(p: DecodedProfile, base: Labels, name: string, periodType: string, periodUnit: string, profileTypes: string[]): { kept: Labels; typeLabels: Labels[] } {
+  const serviceName = base.find(([n]) => n === 'service_name')?.[1] ?? 'unknown_service';
+  const typeLabels = profileTypes.map((profileType, t): Labels => [
+    ['__name__', name],
+    ['__period_type__', periodType],
+    ['__period_unit__', periodUnit],
+    ['__profile_type__', profileType],
+    ['__service_name__', serviceName],
+    ['__type__', p.strings[p.sampleTypeType[t]!]!],
+    ['__unit__', p.strings[p.sampleTypeUnit[t]!]!],
+  ]);
+  // Labels derived from the profile type win over request labels of the same name.
+  return { kept: sortSmall(base.filter(([n]) => !DERIVED_LABELS.has(n)), compareLabel), typeLabels };
 }
 
 /**

@@ -64,6 +64,41 @@ describe('planSeries', () => {
     expect(labels.http_route).toBe('/x');
   });
 
+  it('label sets whose joined text would be equal stay separate series, planned first or again', () => {
+    // A value holding the separators a naive key would use, against the pair it imitates.
+    const p = buildProfile({
+      sampleTypes: [['cpu', 'nanoseconds']],
+      samples: [
+        { stack: ['f'], values: [1], labels: { a: 'x\u0001b\u0000y' } },
+        { stack: ['g'], values: [2], labels: { a: 'x', b: 'y' } },
+      ],
+    });
+    const sampleLabels = (plan: ReturnType<typeof planSeries>) => plan.labels.map((l) => l[0]!.filter(([n]) => n === 'a' || n === 'b'));
+    // Their label texts tie, so the groups keep sample order.
+    const expected = [[['a', 'x\u0001b\u0000y']], [['a', 'x'], ['b', 'y']]];
+    for (let round = 0; round < 2; round++) {
+      const plan = planSeries(p, base);
+      expect(plan.groups.map((g) => [...g])).toEqual([[0], [1]]);
+      expect(sampleLabels(plan)).toEqual(expected);
+    }
+    // Request labels that differ only where a naive key would join them.
+    const q = buildProfile({ sampleTypes: [['cpu', 'nanoseconds']], samples: [{ stack: ['f'], values: [1] }] });
+    const one = planSeries(q, [['env', 'a\u0000x'], ['service_name', 's']]).labels[0]![0]!;
+    const two = planSeries(q, [['env', 'a'], ['service_name', 's']]).labels[0]![0]!;
+    expect(Object.fromEntries(one).env).toBe('a\u0000x');
+    expect(Object.fromEntries(two).env).toBe('a');
+  });
+
+  it('a series planned again gets the same labels array (DatasetHead looks series up by it)', () => {
+    const first = planSeries(cpu, base);
+    const again = planSeries(cpu, [['env', 'prod'], ['service_name', 'api']]);
+    for (let g = 0; g < first.labels.length; g++) {
+      for (let t = 0; t < first.labels[g]!.length; t++) expect(again.labels[g]![t]).toBe(first.labels[g]![t]);
+    }
+    const other = planSeries(cpu, [['env', 'dev'], ['service_name', 'api']]);
+    expect(Object.fromEntries(other.labels[0]![0]!).env).toBe('dev');
+  });
+
   it('records a profile without samples as one empty group', () => {
     const p = buildProfile({ sampleTypes: [['cpu', 'nanoseconds']], samples: [] });
     const plan = planSeries(p, base);
