@@ -51,7 +51,7 @@ export class DatasetHead {
   /** Stack trace ids touched by the group being summed; reused across appends. */
   private touched = new Uint32Array(1024);
   /** Per-profile lookup tables of internStacktraces (profile index → dataset id), reused across profiles. */
-  private scratch = { str: new Int32Array(0), fn: new Int32Array(0), map: new Int32Array(0), loc: new Int32Array(0), out: new Uint32Array(0), lineFns: new Uint32Array(16) };
+  private scratch = { str: new Int32Array(0), fn: new Int32Array(0), map: new Int32Array(0), loc: new Int32Array(0), out: new Uint32Array(0), frames: new Uint32Array(0), lineFns: new Uint32Array(16) };
   /**
    * Rows' stack trace ids and values are views into shared chunks, not arrays
    * of their own: a row is a few dozen numbers, and one allocation (and one
@@ -80,6 +80,7 @@ export class DatasetHead {
     }
     if (this.acc.length < stacks * types) this.acc = new Float64Array(Math.max(stacks * types, this.acc.length * 2));
     const { acc, mark } = this;
+    const sampleValues = p.sampleValues;
     const period = BigInt(Math.trunc(p.period));
 
     for (let g = 0; g < plan.groups.length; g++) {
@@ -92,12 +93,13 @@ export class DatasetHead {
       for (let k = 0; k < samples.length; k++) {
         const i = samples[k]!;
         const id = stacktraceOf[i]!;
+        // A loop, not acc.fill: a builtin call per sample cost more than the sums.
         if (mark[id] !== stamp) {
           mark[id] = stamp;
           touched[distinct++] = id;
-          acc.fill(0, id * types, id * types + types);
+          for (let t = 0; t < types; t++) acc[id * types + t] = 0;
         }
-        for (let t = 0; t < types; t++) acc[id * types + t]! += p.sampleValues[i * types + t]!;
+        for (let t = 0; t < types; t++) acc[id * types + t]! += sampleValues[i * types + t]!;
       }
       const ids = touched.subarray(0, distinct).sort();
       for (let t = 0; t < types; t++) {
@@ -319,29 +321,34 @@ export class DatasetHead {
       locMap[j] = v;
     }
 
-    // Stack traces: location ids are below 2^32, so one multiply per frame hashes them.
+    // Stack traces, first as dataset location ids (one pass over every frame,
+    // so that hashing and comparing read one array, not two).
+    const frameCount = p.sampleLocationStart[p.sampleCount]!;
+    if (this.scratch.frames.length < frameCount) this.scratch.frames = new Uint32Array(Math.max(frameCount, this.scratch.frames.length * 2));
+    const frames = this.scratch.frames;
+    for (let k = 0; k < frameCount; k++) frames[k] = locMap[p.sampleLocations[k]!]!;
+    // Location ids are below 2^32, so one multiply per frame hashes them.
     if (this.scratch.out.length < p.sampleCount) this.scratch.out = new Uint32Array(Math.max(p.sampleCount, this.scratch.out.length * 2));
     const out = this.scratch.out;
     const starts = p.sampleLocationStart;
-    const frames = p.sampleLocations;
     const ends = s.stacktraceEnd;
     const stored = s.stacktraceLocations;
     for (let i = 0; i < p.sampleCount; i++) {
       const a = starts[i]!;
       const b = starts[i + 1]!;
       let h = HASH_SEED ^ (b - a);
-      for (let k = a; k < b; k++) h = mix32(h, locMap[frames[k]!]!);
+      for (let k = a; k < b; k++) h = mix32(h, frames[k]!);
       let id: number;
       for (id = this.stacktraces.first(h); id >= 0; id = this.stacktraces.following(id)) {
         const from = id === 0 ? 0 : ends[id - 1]!;
         if (ends[id]! - from !== b - a) continue;
         let k = 0;
-        while (k < b - a && stored[from + k] === locMap[frames[a + k]!]) k++;
+        while (k < b - a && stored[from + k] === frames[a + k]) k++;
         if (k === b - a) break;
       }
       if (id < 0) {
         id = ends.length;
-        for (let k = a; k < b; k++) stored.push(locMap[frames[k]!]!);
+        for (let k = a; k < b; k++) stored.push(frames[k]!);
         ends.push(stored.length);
         this.stacktraces.add(h, id);
         this.bytes += 32 + (b - a) * 8;
