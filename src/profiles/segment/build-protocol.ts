@@ -12,7 +12,8 @@ import type { HeadPart, SymbolSource } from './head.js';
 import type { BuiltSegment, RequestOutcome, RequestPart } from './segment-builder.js';
 
 interface WireProfile {
-  labels: Labels;
+  /** Index into WireBatch.labelSets. */
+  labels: number;
   offset: number;
   length: number;
   idOffset: number;
@@ -29,6 +30,12 @@ interface WirePart {
 export interface WireBatch {
   buffer: ArrayBuffer;
   parts: WirePart[];
+  /**
+   * The batch's label sets, each once: SDKs push the same few series again
+   * and again, so this clones a few label sets per batch rather than one per
+   * profile, and the worker's profiles of one series share one array.
+   */
+  labelSets: Labels[];
 }
 
 /**
@@ -227,6 +234,8 @@ export function packBatch(parts: readonly RequestPart[]): WireBatch {
   for (const part of parts) for (const p of part.profiles) size += p.bytes.length + p.profileId.length;
   const buffer = new ArrayBuffer(size);
   const out = new Uint8Array(buffer);
+  const labelSets: Labels[] = [];
+  const labelSetIndex = new Map<Labels, number>();
   let at = 0;
   const wire: WirePart[] = new Array<WirePart>(parts.length);
   for (let i = 0; i < parts.length; i++) {
@@ -236,12 +245,17 @@ export function packBatch(parts: readonly RequestPart[]): WireBatch {
       const p = part.profiles[j]!;
       out.set(p.bytes, at);
       out.set(p.profileId, at + p.bytes.length);
-      profiles[j] = { labels: p.labels, offset: at, length: p.bytes.length, idOffset: at + p.bytes.length, idLength: p.profileId.length, defaultTimeNanos: p.defaultTimeNanos };
+      let labels = labelSetIndex.get(p.labels);
+      if (labels === undefined) {
+        labelSetIndex.set(p.labels, (labels = labelSets.length));
+        labelSets.push(p.labels);
+      }
+      profiles[j] = { labels, offset: at, length: p.bytes.length, idOffset: at + p.bytes.length, idLength: p.profileId.length, defaultTimeNanos: p.defaultTimeNanos };
       at += p.bytes.length + p.profileId.length;
     }
     wire[i] = { tenant: part.tenant, receivedAtMs: part.receivedAtMs, profiles };
   }
-  return { buffer, parts: wire };
+  return { buffer, parts: wire, labelSets };
 }
 
 /** The parts of a batch, as views into its buffer. */
@@ -250,7 +264,7 @@ export function unpackBatch(batch: WireBatch): RequestPart[] {
     tenant: part.tenant,
     receivedAtMs: part.receivedAtMs,
     profiles: part.profiles.map((p) => ({
-      labels: p.labels,
+      labels: batch.labelSets[p.labels]!,
       bytes: new Uint8Array(batch.buffer, p.offset, p.length),
       profileId: new Uint8Array(batch.buffer, p.idOffset, p.idLength),
       defaultTimeNanos: p.defaultTimeNanos,

@@ -58,8 +58,7 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
     profileTypes.push(`${name}:${type}:${unit}:${periodType}:${periodUnit}`);
     prefix += `${type.length}:${type}${unit.length}:${unit}`;
   }
-  for (const [n, v] of base) prefix += `\u0000${n}\u0001${v.length}:${v}`;
-  prefix += '\u0000';
+  prefix += baseText(base);
 
   // The labels of the series of one sample-label set (`id` names it
   // unambiguously), per sample type: remembered, so that a series pushed
@@ -195,6 +194,21 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
   for (let i = 0; i < p.sampleCount; i++) samples[at[groupOf[i]!]!++] = i;
   const groups = entries.map((_, r) => samples.subarray(r === 0 ? 0 : ends[r - 1]!, ends[r]!));
   return { groups, labels: entries.map((e) => seriesLabels(e.labels, e.id)), profileTypes };
+}
+
+/** Request label sets' texts by the array: a batch's profiles of one series share it (see packBatch). */
+const baseTexts = new WeakMap<Labels, string>();
+
+/** The request labels' part of a series' memo key. */
+function baseText(base: Labels): string {
+  let text = baseTexts.get(base);
+  if (text === undefined) {
+    text = '';
+    for (const [n, v] of base) text += `\u0000${n}\u0001${v.length}:${v}`;
+    text += '\u0000';
+    baseTexts.set(base, text);
+  }
+  return text;
 }
 
 /** Series labels by what they are made of (see planSeries); past this many the memo starts over. */

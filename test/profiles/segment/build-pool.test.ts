@@ -8,6 +8,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BuildWorkerPool, InlineBuilds, type SegmentBuilds } from '../../../src/profiles/segment/build-pool.js';
+import { packBatch, unpackBatch } from '../../../src/profiles/segment/build-protocol.js';
 import type { RequestPart } from '../../../src/profiles/segment/segment-builder.js';
 import { FilesystemBucket } from '../../../src/objstore/filesystem.js';
 import { segmentPath } from '../../../src/profiles/block/paths.js';
@@ -42,6 +43,27 @@ async function build(builds: SegmentBuilds, id: string, input: RequestPart[]) {
   for (const p of input) b.add(p);
   return b.finish();
 }
+
+describe('packBatch / unpackBatch', () => {
+  it('carries every part and profile through a structured clone; each label set once, shared by its profiles', () => {
+    const web = [['service_name', 'web']] as const;
+    const api = [['env', 'a\u0000b'], ['service_name', 'api']] as const;
+    const input: RequestPart[] = [
+      { tenant: 't1', receivedAtMs: 5, profiles: [
+        { labels: web, bytes: Uint8Array.of(1, 2, 3), profileId: Uint8Array.of(9), defaultTimeNanos: 7n },
+        { labels: api, bytes: Uint8Array.of(4), profileId: Uint8Array.of(8, 8), defaultTimeNanos: 8n },
+      ] },
+      { tenant: 't2', receivedAtMs: 6, profiles: [{ labels: web, bytes: new Uint8Array(0), profileId: Uint8Array.of(7), defaultTimeNanos: -1n }] },
+    ];
+    const batch = packBatch(input);
+    expect(batch.labelSets).toHaveLength(2);
+    const out = unpackBatch(structuredClone(batch, { transfer: [batch.buffer] }));
+    const plain = (parts: RequestPart[]) => parts.map((p) => ({ ...p, profiles: p.profiles.map((e) => ({ ...e, bytes: [...e.bytes], profileId: [...e.profileId] })) }));
+    expect(plain(out)).toEqual(plain(input));
+    expect(out[1]!.profiles[0]!.labels).toBe(out[0]!.profiles[0]!.labels);
+    expect(out[0]!.profiles[1]!.labels).not.toBe(out[0]!.profiles[0]!.labels);
+  });
+});
 
 describe('BuildWorkerPool', () => {
   it('builds byte-identical blocks to the main thread, with the same outcomes', async () => {
