@@ -1,7 +1,7 @@
 // A growable byte buffer with varint writing, shared by the protobuf writer
 // of the symbols section (pbwire.ts) and the sample blobs (samples.ts).
 
-const TWO_32 = 0x1_0000_0000;
+export const TWO_32 = 0x1_0000_0000;
 
 /**
  * Writes v, an integer in [0, 2^32), as a varint at b[p] (room ensured);
@@ -16,6 +16,17 @@ export function putVarint32(b: Uint8Array, p: number, v: number): number {
   }
   b[p++] = v;
   return p;
+}
+
+/** Like putVarint32, for any non-negative integer below 2^64 (exact for any integral double). */
+export function putVarint(b: Uint8Array, p: number, v: number): number {
+  if (v < TWO_32) return putVarint32(b, p, v);
+  // Above 2^32 bit operations truncate; division by 128 is exact for integral doubles.
+  while (v >= TWO_32) {
+    b[p++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  return putVarint32(b, p, v);
 }
 
 export class ByteWriter {
@@ -38,22 +49,6 @@ export class ByteWriter {
 
   /** A varint of a non-negative integer below 2^64 (exact for any integral double); room must be ensured. */
   protected varint(v: number): void {
-    const b = this.buf;
-    let p = this.pos;
-    if (v < TWO_32) {
-      v >>>= 0;
-      while (v > 0x7f) {
-        b[p++] = (v & 0x7f) | 0x80;
-        v >>>= 7;
-      }
-    } else {
-      // Above 2^32 bit operations truncate; division by 128 is exact for integral doubles.
-      while (v > 0x7f) {
-        b[p++] = (v % 128) | 0x80;
-        v = Math.floor(v / 128);
-      }
-    }
-    b[p++] = v;
-    this.pos = p;
+    this.pos = putVarint(this.buf, this.pos, v);
   }
 }

@@ -5,14 +5,13 @@
 // message (fields in number order, packed repeated scalars, empty ones left
 // out), so block.v1.Symbols in the .proto still documents the section.
 
-import { ByteWriter, putVarint32 } from './byte-writer.js';
+import { ByteWriter, TWO_32, putVarint } from './byte-writer.js';
 
 const WIRE_VARINT = 0;
 const WIRE_I64 = 1;
 const WIRE_LEN = 2;
 const WIRE_I32 = 5;
 
-const TWO_32 = 0x1_0000_0000;
 /** Bytes of the varint of any length below 2^35. */
 const MAX_LENGTH_VARINT = 5;
 /** Values written per capacity check (at most 10 bytes each). */
@@ -80,13 +79,11 @@ export class ProtoWriter extends ByteWriter {
       let p = this.pos;
       for (let i = from; i < to; i++) {
         const v = values[i]!;
-        if (v >= 0 && v < TWO_32) {
-          // The bulk of every column.
-          p = putVarint32(b, p, v);
+        if (v >= 0) {
+          p = putVarint(b, p, v);
         } else {
           this.pos = p;
-          if (v >= 0) this.varint(v);
-          else this.negVarint(v);
+          this.negVarint(v);
           p = this.pos;
         }
       }

@@ -12,14 +12,13 @@
 // integers (counts, nanoseconds): 1–4 bytes instead of 4 and 8, which also
 // halves the bytes Snappy has to compress.
 
-import { ByteWriter, putVarint32 } from './byte-writer.js';
+import { ByteWriter, putVarint, putVarint32 } from './byte-writer.js';
 
 export const VALUES_F64 = 0;
 export const VALUES_ZIGZAG = 1;
 
 /** Integers below this magnitude zigzag to at most 2^53 (exact in a double). */
 const ZIGZAG_LIMIT = 2 ** 52;
-const TWO_32 = 2 ** 32;
 
 /** Bytes of one arena chunk: blobs are views into chunks, not arrays of their own. */
 const CHUNK = 64 * 1024;
@@ -82,14 +81,7 @@ export class BlobWriter extends ByteWriter {
     b[p++] = VALUES_ZIGZAG;
     for (let k = 0; k < values.length; k++) {
       const v = values[k]!;
-      const z = v >= 0 ? 2 * v : -2 * v - 1;
-      if (z < TWO_32) {
-        p = putVarint32(b, p, z);
-      } else {
-        this.pos = p;
-        this.varint(z);
-        p = this.pos;
-      }
+      p = putVarint(b, p, v >= 0 ? 2 * v : -2 * v - 1);
     }
     this.pos = p;
     return b.subarray(start, p);
