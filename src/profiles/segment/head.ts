@@ -5,7 +5,7 @@
 import { type DatasetContent, type Labels, type ProfileRow, emptySymbols } from '../block/model.js';
 import type { DecodedProfile } from '../pprof/profile.js';
 import { HASH_SEED, HashIndex, mix, mix32 } from './hash-index.js';
-import type { SeriesPlan } from './series.js';
+import { type SeriesPlan, labelsKey } from './series.js';
 
 /** The columns of a decoded profile that hold its symbols and stack traces: what interning reads. */
 export type SymbolSource = Pick<DecodedProfile,
@@ -181,8 +181,7 @@ export class DatasetHead {
     // lookups are by identity, without building the labels' text.
     let id = this.seriesIdsByArray.get(labels);
     if (id !== undefined) return id;
-    let key = '';
-    for (const [n, v] of labels) key += `${n}\u0000${v.length}:${v}`;
+    const key = labelsKey(labels);
     id = this.seriesIds.get(key);
     if (id === undefined) {
       id = this.series.length;

@@ -49,8 +49,8 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
   const periodUnit = p.strings[p.periodTypeUnit]!;
   const profileTypes: string[] = [];
   // What a series' labels depend on besides its sample labels: the profile's
-  // types and the request's labels. Lengths, and \u0000 and \u0001 (which
-  // label names cannot hold), make the text unambiguous.
+  // types and the request's labels. Lengths and separators that label names
+  // cannot hold make the text unambiguous.
   let prefix = `${name.length}:${name}${periodType.length}:${periodType}${periodUnit.length}:${periodUnit}`;
   for (let t = 0; t < p.sampleTypeType.length; t++) {
     const type = p.strings[p.sampleTypeType[t]!]!;
@@ -58,7 +58,7 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
     profileTypes.push(`${name}:${type}:${unit}:${periodType}:${periodUnit}`);
     prefix += `${type.length}:${type}${unit.length}:${unit}`;
   }
-  prefix += baseText(base);
+  prefix += baseKey(base);
 
   // The labels of the series of one sample-label set (`id` names it
   // unambiguously), per sample type: remembered, so that a series pushed
@@ -174,9 +174,7 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
       const [k, v] = kv.split(':');
       return [seriesKey(Number(k))!, p.strings[Number(v)]!] as const;
     });
-    // Names are label names, values anything: lengths keep the id unambiguous.
-    let id = '';
-    for (const [n, v] of labels) id += `${n}\u0000${v.length}:${v}`;
+    const id = labelsKey(labels);
     let entry = byLabels.get(id);
     if (!entry) byLabels.set(id, (entry = { labels, id, text: labels.map(([n, v]) => `${n}\u0000${v}`).join('\u0001'), rank: 0 }));
     return entry;
@@ -196,19 +194,24 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
   return { groups, labels: entries.map((e) => seriesLabels(e.labels, e.id)), profileTypes };
 }
 
-/** Request label sets' texts by the array: a batch's profiles of one series share it (see packBatch). */
-const baseTexts = new WeakMap<Labels, string>();
+/**
+ * An unambiguous text of a label list, to key maps by: label names hold no
+ * \u0000, and each value is preceded by its length.
+ */
+export function labelsKey(labels: Labels): string {
+  let key = '';
+  for (const [n, v] of labels) key += `${n}\u0000${v.length}:${v}`;
+  return key;
+}
 
-/** The request labels' part of a series' memo key. */
-function baseText(base: Labels): string {
-  let text = baseTexts.get(base);
-  if (text === undefined) {
-    text = '';
-    for (const [n, v] of base) text += `\u0000${n}\u0001${v.length}:${v}`;
-    text += '\u0000';
-    baseTexts.set(base, text);
-  }
-  return text;
+/** Request label sets' keys by the array: a batch's profiles of one series share it (see packBatch). */
+const baseKeys = new WeakMap<Labels, string>();
+
+/** The request labels' part of a series' memo key, between two \u0002 (which no label name or length holds). */
+function baseKey(base: Labels): string {
+  let key = baseKeys.get(base);
+  if (key === undefined) baseKeys.set(base, (key = `\u0002${labelsKey(base)}\u0002`));
+  return key;
 }
 
 /** Series labels by what they are made of (see planSeries); past this many the memo starts over. */
