@@ -11,7 +11,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { DecompressedTooLargeError, GzipError, gunzipBounded, gzipDeclaredSize, isGzip } from '../pprof/gzip.js';
 import { profileTooLargeMessage } from '../segment/segment-builder.js';
 import type { ProfileInput, RequestOutcome } from '../segment/writer.js';
-import { IngestError } from './errors.js';
+import { IngestError, asIngestError } from './errors.js';
 import { type LabelLimits, type LabelList, SERVICE_NAME, getLabel, normaliseLabels } from './labels.js';
 import { TenantRateLimiter } from './rate-limit.js';
 import { shardFor } from './shard.js';
@@ -126,7 +126,7 @@ export class Distributor {
       },
       (e: unknown) => {
         // Once admitted, only the writer's RPC can fail; before, the checks throw IngestError.
-        const err = size.admitted ? fromWriterError(e) : e instanceof IngestError ? e : new IngestError(500, (e as Error).message, 'internal');
+        const err = size.admitted ? fromWriterError(e) : asIngestError(e);
         this.release(size);
         throw this.rejected(err, tenant, size, started);
       },

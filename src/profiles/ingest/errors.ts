@@ -12,6 +12,11 @@ export class IngestError extends Error {
   }
 }
 
+/** An error as an IngestError: an unexpected one is a 500 with its message. */
+export function asIngestError(e: unknown): IngestError {
+  return e instanceof IngestError ? e : new IngestError(500, (e as Error).message, 'internal');
+}
+
 /** Quote user input for an error message, cut so a huge value cannot bloat logs or responses. */
 export function quoteInput(value: string, max = 200): string {
   const cut = value.length > max ? `${value.slice(0, max)}…` : value;

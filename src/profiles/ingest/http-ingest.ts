@@ -5,7 +5,7 @@ import type http from 'node:http';
 import type http2 from 'node:http2';
 import { encodePprof } from '../pprof/encode.js';
 import type { Distributor, SeriesToPush } from './distributor.js';
-import { IngestError } from './errors.js';
+import { IngestError, asIngestError } from './errors.js';
 import { parseLegacyIngest } from './legacy-ingest.js';
 import { type TenancyOptions, resolveTenant } from './tenant.js';
 
@@ -74,12 +74,10 @@ export function readBody(req: Req, max: number): Promise<Uint8Array> {
   });
 }
 
-function asIngestError(e: unknown): IngestError {
-  return e instanceof IngestError ? e : new IngestError(500, (e as Error).message, 'internal');
-}
-
-function sendError(res: Res, err: IngestError & { retryAfterSeconds?: number }): void {
+/** Answers with the error's status and message (500 for an unexpected error). */
+function sendError(res: Res, e: unknown): void {
   if (res.headersSent) return;
+  const err: IngestError & { retryAfterSeconds?: number } = asIngestError(e);
   const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
   if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds);
   res.writeHead(err.status, headers);
@@ -126,7 +124,7 @@ export function createIngestHandler(distributor: Distributor, opts: HttpIngestOp
       const tenantHeader = req.headers['x-scope-orgid'];
       tenant = resolveTenant(Array.isArray(tenantHeader) ? tenantHeader[0] : tenantHeader, opts.tenancy);
     } catch (e) {
-      sendError(res, asIngestError(e));
+      sendError(res, e);
       return;
     }
     readBody(req, opts.maxRecvMsgSize).then(
@@ -135,12 +133,12 @@ export function createIngestHandler(distributor: Distributor, opts: HttpIngestOp
         try {
           pushed = receive(req, url, tenant, body);
         } catch (e) {
-          sendError(res, asIngestError(e));
+          sendError(res, e);
           return;
         }
         answerWhenSettled(pushed, res);
       },
-      (e: unknown) => sendError(res, asIngestError(e)),
+      (e: unknown) => sendError(res, e),
     );
   };
 }
@@ -149,6 +147,6 @@ export function createIngestHandler(distributor: Distributor, opts: HttpIngestOp
 function answerWhenSettled(pushed: Promise<void>, res: Res): void {
   pushed.then(
     () => void res.writeHead(200).end(),
-    (e: unknown) => sendError(res, asIngestError(e)),
+    (e: unknown) => sendError(res, e),
   );
 }
