@@ -114,37 +114,33 @@ describe('SegmentWriter', () => {
     expect((await readStoredProfiles(h.dir)).profiles.map((p) => [p.block, [...p.stacks.keys()][0]])).toEqual([[ids[0], 'first;main'], [ids[1], 'second;main']]);
   });
 
-  /** A writer whose segments count their closes, on faked timers. */
-  function tickerHarness() {
-    const counter = { closed: 0 };
-    const inline = new InlineBuilds(builderOptions);
-    const builds: SegmentBuilds = {
-      start(id, shard) {
-        const b = inline.start(id, shard);
-        return { add: (p) => b.add(p), finish: () => (counter.closed++, b.finish()) };
-      },
-      close: async () => undefined,
-    };
-    return { counter, h: harness({ builds, segmentDuration: 1000 }) };
-  }
-
   it('closes segments on a ticker per shard, not a segment duration after their first push', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     try {
-      const { counter, h } = tickerHarness();
+      // A writer whose segments count their closes.
+      let closed = 0;
+      const inline = new InlineBuilds(builderOptions);
+      const builds: SegmentBuilds = {
+        start(id, shard) {
+          const b = inline.start(id, shard);
+          return { add: (p) => b.add(p), finish: () => (closed++, b.finish()) };
+        },
+        close: async () => undefined,
+      };
+      const h = harness({ builds, segmentDuration: 1000 });
       const a = h.writer.push([[input(1, pprof('a', 1))]]); // t=0 starts shard 1's ticker
       vi.advanceTimersByTime(999);
-      expect(counter.closed).toBe(0);
+      expect(closed).toBe(0);
       vi.advanceTimersByTime(1);
-      expect(counter.closed).toBe(1);
+      expect(closed).toBe(1);
       expect((await a)[0]!.status).toBe(0);
 
       vi.advanceTimersByTime(600);
       const b = h.writer.push([[input(1, pprof('b', 1))]]); // t=1600: closes at the beat, t=2000, not at t=2600
       vi.advanceTimersByTime(399);
-      expect(counter.closed).toBe(1);
+      expect(closed).toBe(1);
       vi.advanceTimersByTime(1);
-      expect(counter.closed).toBe(2);
+      expect(closed).toBe(2);
       expect((await b)[0]!.status).toBe(0);
 
       // One idle beat (t=3000) keeps the ticker: the pushes answered by a flush come back after it.
@@ -155,7 +151,7 @@ describe('SegmentWriter', () => {
       expect(vi.getTimerCount()).toBe(0);
       const c = h.writer.push([[input(1, pprof('c', 1))]]);
       vi.advanceTimersByTime(1000);
-      expect(counter.closed).toBe(3);
+      expect(closed).toBe(3);
       expect((await c)[0]!.status).toBe(0);
       expect(await storedStacks(h.dir)).toEqual(['1/svc-1: a;main', '1/svc-1: b;main', '1/svc-1: c;main']);
     } finally {
