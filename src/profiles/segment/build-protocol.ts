@@ -7,8 +7,9 @@
 // ArrayBuffer with other data (Node's Buffer pool, a multipart body), which a
 // transfer would detach.
 
-import type { DatasetContent, Labels, ProfileRow } from '../block/model.js';
-import type { HeadPart, SymbolSource } from './head.js';
+import type { Labels } from '../block/model.js';
+import type { ColumnarDataset, HeadPart, SymbolSource } from './head.js';
+import type { RowColumns } from './row-columns.js';
 import type { BuiltSegment, RequestOutcome, RequestPart } from './segment-builder.js';
 
 interface WireProfile {
@@ -45,24 +46,13 @@ export interface WireBatch {
  * The column types are DecodedProfile's, so the merge interns them with the
  * same code (and the same compiled code) as a decoded profile.
  */
-export interface WireHead extends Omit<SymbolSource, 'sampleCount' | 'sampleLocationStart' | 'sampleLocations'> {
+export interface WireHead extends Omit<SymbolSource, 'sampleCount' | 'sampleLocationStart' | 'sampleLocations'>, RowColumns {
   tenant: string;
   name: string;
   series: Labels[];
   /** Locations of stack trace k: [stacktraceStart[k], stacktraceStart[k+1]). */
   stacktraceStart: Uint32Array;
   stacktraceLocations: Uint32Array;
-  /** Rows, one entry per row; a row's profile id and stack traces are ranges of the concatenated columns. */
-  rowSeries: Uint32Array;
-  rowIdStart: Uint32Array;
-  rowIds: Uint8Array;
-  rowTime: BigInt64Array;
-  rowDuration: BigInt64Array;
-  rowPeriod: BigInt64Array;
-  rowTotal: Float64Array;
-  rowStackStart: Uint32Array;
-  rowStacks: Uint32Array;
-  rowValues: Float64Array;
 }
 
 export type ToWorker =
@@ -114,8 +104,8 @@ export function headBuffers(h: WireHead): ArrayBuffer[] {
   return out;
 }
 
-/** A dataset of a segment builder, in columns (see WireHead). */
-export function packHead(ds: DatasetContent): WireHead {
+/** A dataset of a segment builder, in columns of their own (see WireHead). */
+export function packHead(ds: ColumnarDataset): WireHead {
   const s = ds.symbols;
   const starts = (ends: readonly number[]) => {
     const out = new Uint32Array(ends.length + 1);
@@ -124,14 +114,10 @@ export function packHead(ds: DatasetContent): WireHead {
   };
   const locationMapping = new Int32Array(s.locationMapping.length);
   for (let j = 0; j < locationMapping.length; j++) locationMapping[j] = s.locationMapping[j]! - 1;
-  const rows = ds.rows;
-  let ids = 0;
-  let stacks = 0;
-  for (const r of rows) {
-    ids += r.profileId.length;
-    stacks += r.stacktraceIds.length;
-  }
-  const h: WireHead = {
+  const r = ds.rows;
+  // The head's columns are views into buffers with room to spare (and
+  // transferring them would detach the head's): each is copied into its own.
+  return {
     tenant: ds.tenant,
     name: ds.name,
     series: ds.series,
@@ -153,57 +139,26 @@ export function packHead(ds: DatasetContent): WireHead {
     lineNumber: Float64Array.from(s.lineNumber),
     stacktraceStart: starts(s.stacktraceEnd),
     stacktraceLocations: Uint32Array.from(s.stacktraceLocations),
-    rowSeries: new Uint32Array(rows.length),
-    rowIdStart: new Uint32Array(rows.length + 1),
-    rowIds: new Uint8Array(ids),
-    rowTime: new BigInt64Array(rows.length),
-    rowDuration: new BigInt64Array(rows.length),
-    rowPeriod: new BigInt64Array(rows.length),
-    rowTotal: new Float64Array(rows.length),
-    rowStackStart: new Uint32Array(rows.length + 1),
-    rowStacks: new Uint32Array(stacks),
-    rowValues: new Float64Array(stacks),
+    rowSeries: r.rowSeries.slice(),
+    rowIdStart: r.rowIdStart.slice(),
+    rowIds: r.rowIds.slice(),
+    rowTime: r.rowTime.slice(),
+    rowDuration: r.rowDuration.slice(),
+    rowPeriod: r.rowPeriod.slice(),
+    rowTotal: r.rowTotal.slice(),
+    rowStackStart: r.rowStackStart.slice(),
+    rowStacks: r.rowStacks.slice(),
+    rowValues: r.rowValues.slice(),
   };
-  ids = 0;
-  stacks = 0;
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i]!;
-    h.rowSeries[i] = r.seriesIndex;
-    h.rowIds.set(r.profileId, ids);
-    h.rowIdStart[i + 1] = ids += r.profileId.length;
-    h.rowTime[i] = r.timeNanos;
-    h.rowDuration[i] = r.durationNanos;
-    h.rowPeriod[i] = r.period;
-    h.rowTotal[i] = r.totalValue;
-    h.rowStacks.set(r.stacktraceIds, stacks);
-    h.rowValues.set(r.values, stacks);
-    h.rowStackStart[i + 1] = stacks += r.stacktraceIds.length;
-  }
-  return h;
 }
 
 /** A WireHead as DatasetHead.merge takes it: its symbols as a decoded profile's columns, and its rows. */
 export function unpackHead(h: WireHead): HeadPart {
-  const rows: ProfileRow[] = new Array<ProfileRow>(h.rowSeries.length);
-  for (let i = 0; i < rows.length; i++) {
-    const a = h.rowStackStart[i]!;
-    const b = h.rowStackStart[i + 1]!;
-    rows[i] = {
-      seriesIndex: h.rowSeries[i]!,
-      profileId: h.rowIds.subarray(h.rowIdStart[i]!, h.rowIdStart[i + 1]!),
-      timeNanos: h.rowTime[i]!,
-      durationNanos: h.rowDuration[i]!,
-      period: h.rowPeriod[i]!,
-      totalValue: h.rowTotal[i]!,
-      stacktraceIds: h.rowStacks.subarray(a, b),
-      values: h.rowValues.subarray(a, b),
-    };
-  }
   return {
     tenant: h.tenant,
     name: h.name,
     series: h.series,
-    rows,
+    rows: h,
     symbols: {
       strings: h.strings,
       functionName: h.functionName,

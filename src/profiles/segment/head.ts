@@ -2,9 +2,10 @@
 // symbols interned and deduplicated across every profile of the segment,
 // series, and one row per (profile, series).
 
-import { type DatasetContent, type Labels, type ProfileRow, emptySymbols } from '../block/model.js';
+import { type DatasetContent, type Labels, type Symbols, emptySymbols } from '../block/model.js';
 import type { DecodedProfile } from '../pprof/profile.js';
 import { HASH_SEED, HashIndex, mix, mix32 } from './hash-index.js';
+import { RowBuilder, type RowColumns, profileRows } from './row-columns.js';
 import { type SeriesPlan, labelsKey } from './series.js';
 
 /** The columns of a decoded profile that hold its symbols and stack traces: what interning reads. */
@@ -23,8 +24,17 @@ export interface HeadPart {
   tenant: string;
   name: string;
   series: Labels[];
-  rows: ProfileRow[];
+  rows: RowColumns;
   symbols: SymbolSource;
+}
+
+/** A head's dataset with its rows still in columns (what a build worker sends to the one that merges). */
+export interface ColumnarDataset {
+  tenant: string;
+  name: string;
+  series: Labels[];
+  rows: RowColumns;
+  symbols: Symbols;
 }
 
 export interface RowMeta {
@@ -43,7 +53,7 @@ export class DatasetHead {
   private readonly seriesIds = new Map<string, number>();
   private readonly seriesIdsByArray = new Map<Labels, number>();
   private readonly series: Labels[] = [];
-  private readonly rows: ProfileRow[] = [];
+  private readonly rows = new RowBuilder();
   /** Per-stack-trace sums while one group is summed; reused across appends. */
   private acc = new Float64Array(0);
   private mark = new Int32Array(0);
@@ -52,14 +62,6 @@ export class DatasetHead {
   private touched = new Uint32Array(1024);
   /** Per-profile lookup tables of internStacktraces (profile index → dataset id), reused across profiles. */
   private scratch = { str: new Int32Array(0), fn: new Int32Array(0), map: new Int32Array(0), loc: new Int32Array(0), out: new Uint32Array(0), frames: new Uint32Array(0), lineFns: new Uint32Array(16) };
-  /**
-   * Rows' stack trace ids and values are views into shared chunks, not arrays
-   * of their own: a row is a few dozen numbers, and one allocation (and one
-   * ArrayBuffer for the GC to track and sweep) per row cost more than filling it.
-   */
-  private idChunk = new Uint32Array(0);
-  private valueChunk = new Float64Array(0);
-  private chunkAt = 0;
   /** Rough bytes held, for memory accounting. */
   bytes = 0;
 
@@ -105,25 +107,18 @@ export class DatasetHead {
       for (let t = 0; t < types; t++) {
         let n = 0;
         for (let k = 0; k < ids.length; k++) if (acc[ids[k]! * types + t] !== 0) n++;
-        const [rowIds, values] = this.rowArrays(n);
+        const rows = this.rows;
+        let j = rows.reserve(n);
+        const { stacks, values } = rows;
         let total = 0;
-        for (let k = 0, j = 0; k < ids.length; k++) {
+        for (let k = 0; k < ids.length; k++) {
           const v = acc[ids[k]! * types + t]!;
           if (v === 0) continue;
-          rowIds[j] = ids[k]!;
+          stacks[j] = ids[k]!;
           values[j++] = v;
           total += v;
         }
-        this.rows.push({
-          seriesIndex: this.seriesId(plan.labels[g]![t]!),
-          profileId: meta.profileId,
-          timeNanos: meta.timeNanos,
-          durationNanos: p.durationNanos,
-          period,
-          totalValue: total,
-          stacktraceIds: rowIds,
-          values,
-        });
+        rows.push(this.seriesId(plan.labels[g]![t]!), meta.profileId, meta.timeNanos, p.durationNanos, period, total, n);
         this.bytes += 96 + n * 12;
       }
     }
@@ -136,13 +131,18 @@ export class DatasetHead {
   merge(part: HeadPart): void {
     const stackOf = this.internStacktraces(part.symbols);
     const seriesOf = part.series.map((labels) => this.seriesId(labels));
-    for (const r of part.rows) {
-      const n = r.stacktraceIds.length;
-      const [ids, values] = this.rowArrays(n);
+    const r = part.rows;
+    const rows = this.rows;
+    for (let i = 0; i < r.rowSeries.length; i++) {
+      const from = r.rowStackStart[i]!;
+      const n = r.rowStackStart[i + 1]! - from;
+      const at = rows.reserve(n);
+      const ids = rows.stacks.subarray(at, at + n);
+      const values = rows.values.subarray(at, at + n);
       let sorted = true;
       for (let k = 0; k < n; k++) {
-        ids[k] = stackOf[r.stacktraceIds[k]!]!;
-        values[k] = r.values[k]!;
+        ids[k] = stackOf[r.rowStacks[from + k]!]!;
+        values[k] = r.rowValues[from + k]!;
         if (k > 0 && ids[k]! < ids[k - 1]!) sorted = false;
       }
       if (!sorted) {
@@ -153,27 +153,20 @@ export class DatasetHead {
           values[k] = v0[from]!;
         });
       }
-      this.rows.push({ ...r, seriesIndex: seriesOf[r.seriesIndex]!, stacktraceIds: ids, values });
+      const profileId = r.rowIds.subarray(r.rowIdStart[i]!, r.rowIdStart[i + 1]!);
+      rows.push(seriesOf[r.rowSeries[i]!]!, profileId, r.rowTime[i]!, r.rowDuration[i]!, r.rowPeriod[i]!, r.rowTotal[i]!, n);
       this.bytes += 96 + n * 12;
     }
   }
 
-  /** Room for a row of n stack traces: views into the current chunks. */
-  private rowArrays(n: number): [Uint32Array, Float64Array] {
-    if (this.chunkAt + n > this.idChunk.length) {
-      const size = Math.max(n, 16384);
-      this.idChunk = new Uint32Array(size);
-      this.valueChunk = new Float64Array(size);
-      this.chunkAt = 0;
-    }
-    const at = this.chunkAt;
-    this.chunkAt += n;
-    return [this.idChunk.subarray(at, at + n), this.valueChunk.subarray(at, at + n)];
-  }
-
   /** The dataset as the block writer takes it. */
   content(): DatasetContent {
-    return { tenant: this.tenant, name: this.name, series: this.series, rows: this.rows, symbols: this.symbols };
+    return { ...this.columnar(), rows: profileRows(this.rows.columns()) };
+  }
+
+  /** The dataset with its rows in columns, as views into the head's buffers: the head must not be appended to afterwards. */
+  columnar(): ColumnarDataset {
+    return { tenant: this.tenant, name: this.name, series: this.series, rows: this.rows.columns(), symbols: this.symbols };
   }
 
   private seriesId(labels: Labels): number {

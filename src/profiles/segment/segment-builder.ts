@@ -11,13 +11,13 @@
 
 import type { Config } from '../../config/config.js';
 import type { BlockMeta } from '../../gen/metastore/v1/types_pb.js';
-import type { DatasetContent, Labels } from '../block/model.js';
+import type { Labels } from '../block/model.js';
 import { encodeBlock } from '../block/writer.js';
 import { labelsString } from '../ingest/labels.js';
 import { PprofDecodeError, PprofLimitError, decodePprof } from '../pprof/decode.js';
 import { DecompressedTooLargeError, SYNC_GUNZIP_MAX_INPUT, gunzipBounded, gzipDeclaredSize, isGzip } from '../pprof/gzip.js';
 import type { DecodedProfile } from '../pprof/profile.js';
-import { DatasetHead, type HeadPart, type RowMeta } from './head.js';
+import { type ColumnarDataset, DatasetHead, type HeadPart, type RowMeta } from './head.js';
 import { type SeriesPlan, planSeries } from './series.js';
 
 /** One profile of a request. */
@@ -220,8 +220,8 @@ export class SegmentBuilder {
   }
 
   /** This builder's share of a segment another builder encodes: its outcomes and unencoded datasets. The builder must not be used afterwards. */
-  partial(): Omit<BuiltSegment, 'block'> & { datasets: DatasetContent[] } {
-    const datasets = [...this.heads.values()].map((h) => h.content());
+  partial(): Omit<BuiltSegment, 'block'> & { datasets: ColumnarDataset[] } {
+    const datasets = [...this.heads.values()].map((h) => h.columnar());
     this.heads.clear();
     return { outcomes: this.outcomes, datasets, acceptedProfiles: [...this.accepted], rejectedRequests: [...this.rejected] };
   }
