@@ -2,7 +2,7 @@
 // symbols interned and deduplicated across every profile of the segment,
 // series, and one row per (profile, series).
 
-import { type DatasetContent, type Labels, type Symbols, emptySymbols } from '../block/model.js';
+import { type DatasetContent, type Labels, emptySymbols } from '../block/model.js';
 import type { DecodedProfile } from '../pprof/profile.js';
 import { HASH_SEED, HashIndex, mix, mix32 } from './hash-index.js';
 import { RowBuilder, type RowColumns, profileRows } from './row-columns.js';
@@ -29,13 +29,7 @@ export interface HeadPart {
 }
 
 /** A head's dataset with its rows still in columns (what a build worker sends to the one that merges). */
-export interface ColumnarDataset {
-  tenant: string;
-  name: string;
-  series: Labels[];
-  rows: RowColumns;
-  symbols: Symbols;
-}
+export type ColumnarDataset = Omit<DatasetContent, 'rows'> & { rows: RowColumns };
 
 export interface RowMeta {
   profileId: Uint8Array;

@@ -2,6 +2,7 @@
 // sample type), labelled as Pyroscope labels them (__profile_type__ =
 // name:type:unit:period_type:period_unit, __type__, __unit__, ...).
 
+import { compareLabels } from '../block/labels.js';
 import type { Labels } from '../block/model.js';
 import type { DecodedProfile } from '../pprof/profile.js';
 import { HASH_SEED, mix32 } from './hash-index.js';
@@ -166,9 +167,9 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
   if (keys.length === 0) keys.push('');
 
   // Keys hold string indexes; a string table may repeat a string, so keys
-  // with the same label text are one group, and groups are ordered by that
-  // text (independent of sample order).
-  const byLabels = new Map<string, { labels: Labels; id: string; text: string; rank: number }>();
+  // with the same labels are one group, and groups are ordered by their
+  // labels (independent of sample order).
+  const byLabels = new Map<string, { labels: Labels; id: string; rank: number }>();
   const entryOf = keys.map((key) => {
     const labels: Labels = key === '' ? [] : key.split(',').map((kv) => {
       const [k, v] = kv.split(':');
@@ -176,11 +177,11 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
     });
     const id = labelsKey(labels);
     let entry = byLabels.get(id);
-    if (!entry) byLabels.set(id, (entry = { labels, id, text: labels.map(([n, v]) => `${n}\u0000${v}`).join('\u0001'), rank: 0 }));
+    if (!entry) byLabels.set(id, (entry = { labels, id, rank: 0 }));
     return entry;
   });
   const entries = [...byLabels.values()];
-  sortSmall(entries, (a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0));
+  sortSmall(entries, (a, b) => compareLabels(a.labels, b.labels));
   entries.forEach((e, rank) => (e.rank = rank));
 
   // The groups' sample indexes, ascending, as consecutive runs of one array.

@@ -74,11 +74,11 @@ describe('planSeries', () => {
       ],
     });
     const sampleLabels = (plan: ReturnType<typeof planSeries>) => plan.labels.map((l) => l[0]!.filter(([n]) => n === 'a' || n === 'b'));
-    // Their label texts tie, so the groups keep sample order.
-    const expected = [[['a', 'x\u0001b\u0000y']], [['a', 'x'], ['b', 'y']]];
+    // Groups are ordered by their labels: a=x (a prefix of the other value) first.
+    const expected = [[['a', 'x'], ['b', 'y']], [['a', 'x\u0001b\u0000y']]];
     for (let round = 0; round < 2; round++) {
       const plan = planSeries(p, base);
-      expect(plan.groups.map((g) => [...g])).toEqual([[0], [1]]);
+      expect(plan.groups.map((g) => [...g])).toEqual([[1], [0]]);
       expect(sampleLabels(plan)).toEqual(expected);
     }
     // Request labels that differ only where a naive key would join them.
