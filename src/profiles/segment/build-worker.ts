@@ -56,6 +56,7 @@ port.on('message', (m: ToWorker) => {
           .then(() => {
             const p = b.builder.partial();
             const heads = p.datasets.map(packHead);
+            b.builder.release();
             const reply: WirePartial = {
               type: 'partial',
               segment: m.segment,

@@ -47,7 +47,7 @@ export class DatasetHead {
   private readonly seriesIds = new Map<string, number>();
   private readonly seriesIdsByArray = new Map<Labels, number>();
   private readonly series: Labels[] = [];
-  private readonly rows = new RowBuilder();
+  private readonly rows = RowBuilder.take();
   /** Per-stack-trace sums while one group is summed; reused across appends. */
   private acc = new Float64Array(0);
   private mark = new Int32Array(0);
@@ -161,6 +161,11 @@ export class DatasetHead {
   /** The dataset with its rows in columns, as views into the head's buffers: the head must not be appended to afterwards. */
   columnar(): ColumnarDataset {
     return { tenant: this.tenant, name: this.name, series: this.series, rows: this.rows.columns(), symbols: this.symbols };
+  }
+
+  /** Gives the row columns back for reuse: nothing may read this head or its content afterwards. */
+  release(): void {
+    this.rows.release();
   }
 
   private seriesId(labels: Labels): number {

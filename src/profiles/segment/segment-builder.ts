@@ -219,11 +219,21 @@ export class SegmentBuilder {
     for (const p of parts) this.head(p.tenant, p.name).merge(p);
   }
 
-  /** This builder's share of a segment another builder encodes: its outcomes and unencoded datasets. The builder must not be used afterwards. */
+  /**
+   * This builder's share of a segment another builder encodes: its outcomes
+   * and unencoded datasets, whose columns are views into the heads. The
+   * builder must not be added to afterwards; call release() once the datasets
+   * have been copied.
+   */
   partial(): Omit<BuiltSegment, 'block'> & { datasets: ColumnarDataset[] } {
     const datasets = [...this.heads.values()].map((h) => h.columnar());
-    this.heads.clear();
     return { outcomes: this.outcomes, datasets, acceptedProfiles: [...this.accepted], rejectedRequests: [...this.rejected] };
+  }
+
+  /** Hands the heads' buffers on to the next segment's builders (see RowBuilder.take). */
+  release(): void {
+    for (const h of this.heads.values()) h.release();
+    this.heads.clear();
   }
 
   private head(tenant: string, service: string): DatasetHead {
@@ -239,7 +249,7 @@ export class SegmentBuilder {
     const block = datasets.length === 0
       ? null
       : await encodeBlock({ id: this.id, shard: this.shard, compactionLevel: 0, createdBy: this.opts.instanceId }, datasets);
-    this.heads.clear();
+    this.release();
     return { outcomes: this.outcomes, block, acceptedProfiles: [...this.accepted], rejectedRequests: [...this.rejected] };
   }
 }

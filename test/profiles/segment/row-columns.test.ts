@@ -21,21 +21,47 @@ function expectedRow(i: number): ProfileRow {
   };
 }
 
+/** Pushes rows from..to-1 of the test; returns them. */
+function pushRows(b: RowBuilder, from: number, to: number): ProfileRow[] {
+  const want: ProfileRow[] = [];
+  for (let i = from; i < to; i++) {
+    const r = expectedRow(i);
+    want.push(r);
+    const at = b.reserve(r.stacktraceIds.length);
+    b.stacks.set(r.stacktraceIds, at);
+    b.values.set(r.values, at);
+    b.push(r.seriesIndex, r.profileId, r.timeNanos, r.durationNanos, r.period, r.totalValue, r.stacktraceIds.length);
+  }
+  return want;
+}
+
 describe('RowBuilder', () => {
   it('gives back every row pushed, through many growths of its columns', () => {
     const b = new RowBuilder();
-    const want: ProfileRow[] = [];
     // Far past the initial room for rows (64), id bytes (64 × 16) and samples (1024).
-    for (let i = 0; i < 3000; i++) {
-      const r = expectedRow(i);
-      want.push(r);
-      const at = b.reserve(r.stacktraceIds.length);
-      b.stacks.set(r.stacktraceIds, at);
-      b.values.set(r.values, at);
-      b.push(r.seriesIndex, r.profileId, r.timeNanos, r.durationNanos, r.period, r.totalValue, r.stacktraceIds.length);
-    }
+    const want = pushRows(b, 0, 3000);
     expect(b.length).toBe(3000);
     expect(profileRows(b.columns())).toEqual(want);
+  });
+
+  it('hands a released builder out again, empty, and only once', () => {
+    const big = RowBuilder.take();
+    pushRows(big, 0, 3000);
+    const grownStacks = big.stacks;
+    big.release();
+    big.release(); // a second release must not offer it twice
+    const again = RowBuilder.take();
+    const other = RowBuilder.take();
+    expect(again).toBe(big);
+    expect(other).not.toBe(big);
+    // Empty, with the grown buffers kept, and nothing of the last use shows through.
+    expect(again.length).toBe(0);
+    expect(again.stacks).toBe(grownStacks);
+    expect(profileRows(again.columns())).toEqual([]);
+    const want = pushRows(again, 5000, 5100);
+    expect(profileRows(again.columns())).toEqual(want);
+    again.release();
+    other.release();
   });
 
   it('has no rows until one is pushed, whatever was reserved', () => {
