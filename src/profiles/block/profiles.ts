@@ -156,7 +156,7 @@ export async function encodeProfilesTable(
   const writer = new ByteWriter();
   const pw = profilesParquetWriter(writer);
   const groups: { offset: number; size: number; rows: number }[] = [];
-  const blobs = new BlobWriter();
+  const blobs = BlobWriter.take();
   for (let start = 0; start < order.length; start += ROW_GROUP_SIZE) {
     const n = Math.min(ROW_GROUP_SIZE, order.length - start);
     const cols = allocRowGroup(n);
@@ -175,8 +175,10 @@ export async function encodeProfilesTable(
     const offset = writer.offset;
     // One write per row group keeps the per-row blobs of only one group alive.
     await writeRowGroup(pw, cols, n);
+    blobs.rewind();
     groups.push({ offset, size: writer.offset - offset, rows: n });
   }
+  blobs.release();
   const footerOffset = writer.offset;
   await pw.finish();
   const bytes = writer.getBytes().slice();

@@ -23,20 +23,62 @@ const ZIGZAG_LIMIT = 2 ** 52;
 /** Bytes of one arena chunk: blobs are views into chunks, not arrays of their own. */
 const CHUNK = 64 * 1024;
 
+/** BlobWriters whose blobs are no longer read, for the next encodes of this thread (see BlobWriter.take). */
+const spareBlobWriters: BlobWriter[] = [];
+/** Chunks a BlobWriter keeps for reuse (4 MiB): a 10,240-row group of a busy segment's blobs. */
+const KEPT_CHUNKS = 64;
+
 /**
  * Writes blobs back to back into shared chunks and returns views of them:
- * one allocation per 64 KiB instead of one per row. A full chunk is left to
- * the views into it (the GC frees it with the last one), never rewritten.
+ * one allocation per 64 KiB instead of one per row. The chunks are written
+ * again only after rewind(), when the blobs in them are no longer read.
  */
 export class BlobWriter extends ByteWriter {
+  private readonly chunks: Uint8Array[];
+  private chunk = 0;
+
   constructor() {
     super(CHUNK);
+    this.chunks = [this.buf];
   }
 
-  /** Room for n more bytes in the current chunk, starting a new one if needed. */
+  /**
+   * A writer with the chunks of a released one, when there is one: a
+   * segment's blobs fill megabytes, and fresh chunks every segment cost page
+   * faults and zeroing.
+   */
+  static take(): BlobWriter {
+    return spareBlobWriters.pop() ?? new BlobWriter();
+  }
+
+  /** Starts again at the first chunk: the blobs written so far must no longer be read. */
+  rewind(): void {
+    this.chunk = 0;
+    this.buf = this.chunks[0]!;
+    this.pos = 0;
+  }
+
+  /** Rewinds and offers the writer to the next take(); keep no blob or writer reference afterwards. */
+  release(): void {
+    this.rewind();
+    if (!spareBlobWriters.includes(this)) spareBlobWriters.push(this);
+  }
+
+  /**
+   * Room for n more bytes in the current chunk, moving on to the next kept
+   * one, or a new one. Past KEPT_CHUNKS new chunks are not kept: they are
+   * left to the blobs in them, so a writer that is never rewound holds no more.
+   */
   private room(n: number): void {
     if (this.pos + n <= this.buf.length) return;
-    this.buf = new Uint8Array(Math.max(n, CHUNK));
+    const next = this.chunks[this.chunk + 1];
+    if (next !== undefined && next.length >= n) {
+      this.buf = next;
+      this.chunk++;
+    } else {
+      this.buf = new Uint8Array(Math.max(n, CHUNK));
+      if (this.chunks.length < KEPT_CHUNKS) this.chunks.splice(++this.chunk, 0, this.buf);
+    }
     this.pos = 0;
   }
 

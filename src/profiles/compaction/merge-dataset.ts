@@ -243,7 +243,7 @@ export async function mergeDataset(opts: MergeDatasetOptions): Promise<void> {
   const outProfileIds = new Uint8Array(16 * ROW_GROUP_SIZE);
   for (let i = 0; i < ROW_GROUP_SIZE; i++) out.profileIds[i] = outProfileIds.subarray(16 * i, 16 * i + 16);
   let n = 0;
-  const blobs = new BlobWriter();
+  const blobs = BlobWriter.take();
   const scratch = new SampleScratch();
   let lastSeries = -1;
   let lastTime = 0n;
@@ -303,6 +303,7 @@ export async function mergeDataset(opts: MergeDatasetOptions): Promise<void> {
         if (n === ROW_GROUP_SIZE) {
           signal?.throwIfAborted();
           await writer.writeRowGroup(out, n);
+          blobs.rewind();
           n = 0;
         }
       }
@@ -325,5 +326,6 @@ export async function mergeDataset(opts: MergeDatasetOptions): Promise<void> {
   } finally {
     await Promise.all(cursors.map((c) => c.close()));
   }
+  blobs.release();
   await writer.endDataset(builder.symbols);
 }
