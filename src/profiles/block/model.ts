@@ -54,16 +54,39 @@ export interface ProfileRow {
 }
 
 /** One dataset = the profiles of one service of one tenant. */
+/**
+ * Profile rows in columns (how a segment head builds them, see
+ * segment/row-columns.ts): row i's profile id and samples are ranges of the
+ * concatenated columns.
+ */
+export interface RowColumns {
+  rowSeries: Uint32Array;
+  /** Profile id of row i: rowIds[rowIdStart[i] .. rowIdStart[i + 1]). */
+  rowIdStart: Uint32Array;
+  rowIds: Uint8Array;
+  rowTime: BigInt64Array;
+  rowDuration: BigInt64Array;
+  rowPeriod: BigInt64Array;
+  rowTotal: Float64Array;
+  /** Samples of row i: [rowStackStart[i], rowStackStart[i + 1]) of rowStacks and rowValues. */
+  rowStackStart: Uint32Array;
+  rowStacks: Uint32Array;
+  rowValues: Float64Array;
+}
+
 export interface DatasetContent {
   tenant: string;
   /** service_name. */
   name: string;
   /** Label sets of the series, each with __profile_type__, service_name, ... */
   series: Labels[];
-  /** Rows sorted by (series labels, timeNanos). The writer sorts if needed. */
+  /** Rows in any order: the writer sorts them. */
   rows: ProfileRow[];
   symbols: Symbols;
 }
+
+/** A dataset with its rows in columns, as a segment head builds it (the block writer takes either). */
+export type ColumnarDataset = Omit<DatasetContent, 'rows'> & { rows: RowColumns };
 
 export function emptySymbols(): Symbols {
   return {

@@ -6,7 +6,7 @@ import { parquetMetadata, parquetRead, type AsyncBuffer, type FileMetaData, type
 import { ByteWriter, ParquetWriter, type ColumnSource } from 'hyparquet-writer';
 import { crc32c } from './crc32c.js';
 import { BlockFormatError } from './errors.js';
-import type { ProfileRow } from './model.js';
+import type { ProfileRow, RowColumns } from './model.js';
 import { BlobWriter, countIds, countValues, decodeIds, decodeValues } from './samples.js';
 
 /** Rows per row group (Pyroscope caps compacted row groups at 10,240). */
@@ -144,11 +144,11 @@ export async function writeRowGroup(pw: ParquetWriter, cols: RowGroupColumns, n:
 }
 
 /**
- * Writes the rows `rows[order[0]], rows[order[1]], ...` with series indexes
+ * Writes the rows `order[0], order[1], ...` of `rows` with series indexes
  * mapped through `seriesMap`. Rows must already be validated.
  */
 export async function encodeProfilesTable(
-  rows: readonly ProfileRow[],
+  rows: RowColumns,
   order: Uint32Array,
   seriesMap: Uint32Array,
   stacktraceCount: number,
@@ -160,15 +160,18 @@ export async function encodeProfilesTable(
   for (let start = 0; start < order.length; start += ROW_GROUP_SIZE) {
     const n = Math.min(ROW_GROUP_SIZE, order.length - start);
     const cols = allocRowGroup(n);
+    const { rowIds, rowIdStart, rowStacks, rowValues, rowStackStart } = rows;
     for (let i = 0; i < n; i++) {
-      const r = rows[order[start + i]!]!;
-      cols.series[i] = seriesMap[r.seriesIndex]!;
-      cols.profileIds[i] = r.profileId;
-      cols.time[i] = r.timeNanos;
-      cols.duration[i] = r.durationNanos;
-      cols.period[i] = r.period;
-      cols.total[i] = r.totalValue;
-      const [si, sv] = canonicalSamples(r.stacktraceIds, r.values);
+      const r = order[start + i]!;
+      cols.series[i] = seriesMap[rows.rowSeries[r]!]!;
+      cols.profileIds[i] = rowIds.subarray(rowIdStart[r]!, rowIdStart[r + 1]!);
+      cols.time[i] = rows.rowTime[r]!;
+      cols.duration[i] = rows.rowDuration[r]!;
+      cols.period[i] = rows.rowPeriod[r]!;
+      cols.total[i] = rows.rowTotal[r]!;
+      const from = rowStackStart[r]!;
+      const to = rowStackStart[r + 1]!;
+      const [si, sv] = canonicalSamples(rowStacks.subarray(from, to), rowValues.subarray(from, to));
       cols.stacktraceIds[i] = blobs.ids(si);
       cols.stacktraceValues[i] = blobs.values(sv);
     }

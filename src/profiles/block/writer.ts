@@ -7,8 +7,9 @@ import { create } from '@bufbuild/protobuf';
 import { BlockMetaSchema, DatasetSchema, type BlockMeta, type Dataset } from '../../gen/metastore/v1/types_pb.js';
 import { BLOCK_FORMAT_VERSION, encodeFooter } from './footer.js';
 import { compareLabels, compareStrings, sortedLabels } from './labels.js';
-import type { DatasetContent, Labels, ProfileRow } from './model.js';
-import { canonicalSamples, encodeProfilesTable } from './profiles.js';
+import type { ColumnarDataset, DatasetContent, Labels } from './model.js';
+import { encodeProfilesTable } from './profiles.js';
+import { columnsOf, columnsProblem, isRowColumns, rowCount, rowOrder } from './rows.js';
 import { encodeSeriesIndex, encodeSymbols, StringTable, symbolsProblem } from './sections.js';
 
 export interface BlockHeader {
@@ -36,112 +37,9 @@ function fail(where: string, msg: string): never {
   throw new Error(`encodeBlock: ${where}: ${msg}`);
 }
 
-function isInt64(v: unknown): v is bigint {
-  return typeof v === 'bigint' && v >= INT64_MIN && v <= INT64_MAX;
-}
-
 export function floorMs(ns: bigint): bigint {
   const q = ns / 1_000_000n;
   return ns < 0n && q * 1_000_000n !== ns ? q - 1n : q;
-}
-
-function cmpBig(a: bigint, b: bigint): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function cmpBytes(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return 0;
-}
-
-function cmpNums(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return a.length - b.length;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
-  return 0;
-}
-
-/** Full row order; the sample tie-break is reached only by rows equal in every scalar. */
-function cmpRows(x: ProfileRow, y: ProfileRow): number {
-  const c =
-    cmpBig(x.timeNanos, y.timeNanos) ||
-    cmpBytes(x.profileId, y.profileId) ||
-    cmpBig(x.durationNanos, y.durationNanos) ||
-    cmpBig(x.period, y.period) ||
-    (x.totalValue === y.totalValue ? 0 : x.totalValue < y.totalValue ? -1 : 1);
-  if (c !== 0) return c;
-  const [xi, xv] = canonicalSamples(x.stacktraceIds, x.values);
-  const [yi, yv] = canonicalSamples(y.stacktraceIds, y.values);
-  return cmpNums(xi, yi) || cmpNums(xv, yv);
-}
-
-/** Where an int64's high and low 32-bit halves sit in memory, in 32-bit words. */
-const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
-const LO = 1 - HI;
-
-/**
- * Row indexes in block order: by series (mapped through seriesMap), then
- * cmpRows. The leading keys (series, time as two 32-bit halves, the profile
- * id's first four bytes) are read into typed arrays first, so most
- * comparisons are a few subtractions; cmpRows settles only ties on all of
- * them.
- */
-function rowOrder(rows: readonly ProfileRow[], seriesMap: Uint32Array): Uint32Array {
-  const n = rows.length;
-  const series = new Uint32Array(n);
-  // Times stored as int64 and read back as 32-bit halves: no BigInt
-  // arithmetic, which allocates.
-  const time = new BigInt64Array(n);
-  const lo = new Uint32Array(time.buffer);
-  const hi = new Int32Array(time.buffer);
-  const id0 = new Uint32Array(n);
-  for (let i = 0; i < n; i++) {
-    const r = rows[i]!;
-    series[i] = seriesMap[r.seriesIndex]!;
-    time[i] = r.timeNanos;
-    const id = r.profileId;
-    id0[i] = ((id[0]! << 24) | (id[1]! << 16) | (id[2]! << 8) | id[3]!) >>> 0;
-  }
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  return order.sort(
-    (a, b) =>
-      series[a]! - series[b]! ||
-      hi[2 * a + HI]! - hi[2 * b + HI]! ||
-      lo[2 * a + LO]! - lo[2 * b + LO]! ||
-      id0[a]! - id0[b]! ||
-      cmpRows(rows[a]!, rows[b]!),
-  );
-}
-
-/** What is wrong with a row, or undefined. (The caller names the row: building that text for every row cost more than the checks.) */
-function rowProblem(r: ProfileRow, seriesCount: number, stacktraces: number): string | undefined {
-  if (r === null || typeof r !== 'object') return 'not an object';
-  if (!Number.isInteger(r.seriesIndex) || r.seriesIndex < 0 || r.seriesIndex >= seriesCount) {
-    return `seriesIndex ${r.seriesIndex} out of range (${seriesCount} series)`;
-  }
-  if (!(r.profileId instanceof Uint8Array) || r.profileId.length !== 16) return 'profileId must be 16 bytes';
-  if (!isInt64(r.timeNanos) || !isInt64(r.durationNanos) || !isInt64(r.period)) {
-    return 'timeNanos, durationNanos and period must be int64 bigints';
-  }
-  if (typeof r.totalValue !== 'number' || !Number.isFinite(r.totalValue)) return `totalValue ${r.totalValue} is not finite`;
-  if (!(r.stacktraceIds instanceof Uint32Array) || !(r.values instanceof Float64Array)) {
-    return 'stacktraceIds must be a Uint32Array and values a Float64Array';
-  }
-  const ids = r.stacktraceIds;
-  const values = r.values;
-  if (ids.length !== values.length) return 'stacktraceIds and values differ in length';
-  // One pass over every sample of the block: the arrays in locals, and the
-  // checks folded into two conditions, which hold for nearly every row.
-  let maxId = -1;
-  let sum = 0;
-  for (let k = 0; k < ids.length; k++) {
-    if (ids[k]! > maxId) maxId = ids[k]!;
-    sum += values[k]! * 0;
-  }
-  if (maxId >= stacktraces) return `stack trace id ${maxId} out of range (${stacktraces} stack traces)`;
-  // x * 0 is 0 for a finite x and NaN for ±Infinity and NaN, and NaN stays NaN.
-  if (sum !== 0) return `value ${values.find((v) => !Number.isFinite(v))} is not finite`;
-  return undefined;
 }
 
 interface EncodedDataset {
@@ -153,7 +51,7 @@ interface EncodedDataset {
   sections: [Uint8Array, Uint8Array, Uint8Array];
 }
 
-async function encodeDataset(ds: DatasetContent): Promise<EncodedDataset> {
+async function encodeDataset(ds: DatasetContent | ColumnarDataset): Promise<EncodedDataset> {
   const where = `dataset ${JSON.stringify(ds.tenant)}/${JSON.stringify(ds.name)}`;
   const problem = symbolsProblem(ds.symbols, true);
   if (problem !== undefined) fail(where, `inconsistent symbols: ${problem}`);
@@ -181,13 +79,13 @@ async function encodeDataset(ds: DatasetContent): Promise<EncodedDataset> {
     sortedSeries[idx] = set;
   });
 
-  const rows = ds.rows;
+  const checked = Array.isArray(ds.rows) ? columnsOf(ds.rows, series.length, stacktraces) : ds.rows;
+  const rowsProblem = Array.isArray(checked) ? checked : columnsProblem(checked, series.length, stacktraces);
+  if (rowsProblem !== undefined) fail(`${where} row ${rowsProblem[0]}`, rowsProblem[1]);
+  const rows = checked as Exclude<typeof checked, unknown[]>;
   let minTime = INT64_MAX;
   let maxTime = INT64_MIN;
-  for (let i = 0; i < rows.length; i++) {
-    const problem = rowProblem(rows[i]!, series.length, stacktraces);
-    if (problem !== undefined) fail(`${where} row ${i}`, problem);
-    const t = rows[i]!.timeNanos;
+  for (const t of rows.rowTime) {
     if (t < minTime) minTime = t;
     if (t > maxTime) maxTime = t;
   }
@@ -306,15 +204,15 @@ export function assembleBlockMeta(header: BlockHeader, datasets: readonly Datase
  * left out. The same content always gives the same bytes, whatever the order
  * of datasets, series, rows or samples in the input.
  */
-export async function encodeBlock(header: BlockHeader, datasets: readonly DatasetContent[]): Promise<{ bytes: Uint8Array; meta: BlockMeta }> {
+export async function encodeBlock(header: BlockHeader, datasets: readonly (DatasetContent | ColumnarDataset)[]): Promise<{ bytes: Uint8Array; meta: BlockMeta }> {
   const tenant = checkHeader(header);
 
   for (const d of datasets) {
-    if (d === null || typeof d !== 'object' || !Array.isArray(d.rows) || !Array.isArray(d.series) || d.symbols === null || typeof d.symbols !== 'object') {
+    if (d === null || typeof d !== 'object' || !(Array.isArray(d.rows) || isRowColumns(d.rows)) || !Array.isArray(d.series) || d.symbols === null || typeof d.symbols !== 'object') {
       fail('dataset', 'needs tenant, name, series, rows and symbols');
     }
   }
-  const sorted = datasets.filter((d) => d.rows.length > 0);
+  const sorted = datasets.filter((d) => rowCount(d.rows) > 0);
   for (const d of sorted) {
     if (typeof d.tenant !== 'string' || d.tenant === '' || typeof d.name !== 'string' || d.name === '') {
       fail('dataset', `tenant and name must be non-empty strings (got ${JSON.stringify(d.tenant)}/${JSON.stringify(d.name)})`);

@@ -7,9 +7,8 @@
 // ArrayBuffer with other data (Node's Buffer pool, a multipart body), which a
 // transfer would detach.
 
-import type { Labels } from '../block/model.js';
-import type { ColumnarDataset, HeadPart, SymbolSource } from './head.js';
-import type { RowColumns } from './row-columns.js';
+import type { ColumnarDataset, Labels, RowColumns } from '../block/model.js';
+import type { HeadPart, SymbolSource } from './head.js';
 import type { BuiltSegment, RequestOutcome, RequestPart } from './segment-builder.js';
 
 interface WireProfile {

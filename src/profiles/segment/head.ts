@@ -2,10 +2,10 @@
 // symbols interned and deduplicated across every profile of the segment,
 // series, and one row per (profile, series).
 
-import { type DatasetContent, type Labels, emptySymbols } from '../block/model.js';
+import { type ColumnarDataset, type Labels, type RowColumns, emptySymbols } from '../block/model.js';
 import type { DecodedProfile } from '../pprof/profile.js';
 import { HASH_SEED, HashIndex, mix, mix32 } from './hash-index.js';
-import { RowBuilder, type RowColumns, profileRows } from './row-columns.js';
+import { RowBuilder } from './row-columns.js';
 import { type SeriesPlan, labelsKey } from './series.js';
 
 /** The columns of a decoded profile that hold its symbols and stack traces: what interning reads. */
@@ -27,9 +27,6 @@ export interface HeadPart {
   rows: RowColumns;
   symbols: SymbolSource;
 }
-
-/** A head's dataset with its rows still in columns (what a build worker sends to the one that merges). */
-export type ColumnarDataset = Omit<DatasetContent, 'rows'> & { rows: RowColumns };
 
 export interface RowMeta {
   profileId: Uint8Array;
@@ -153,13 +150,12 @@ export class DatasetHead {
     }
   }
 
-  /** The dataset as the block writer takes it. */
-  content(): DatasetContent {
-    return { ...this.columnar(), rows: profileRows(this.rows.columns()) };
-  }
-
-  /** The dataset with its rows in columns, as views into the head's buffers: the head must not be appended to afterwards. */
-  columnar(): ColumnarDataset {
+  /**
+   * The dataset as the block writer takes it (and as a build worker sends
+   * its share to the one that merges), its columns views into the head's
+   * buffers: the head must not be appended to afterwards.
+   */
+  content(): ColumnarDataset {
     return { tenant: this.tenant, name: this.name, series: this.series, rows: this.rows.columns(), symbols: this.symbols };
   }
 

@@ -4,43 +4,7 @@
 // second and more), so a build worker's scavenges copied and promoted every
 // one of them; typed columns hold the same numbers in a few buffers.
 
-import type { ProfileRow } from '../block/model.js';
-
-/** Rows in columns; row i's profile id and samples are ranges of the concatenated columns. */
-export interface RowColumns {
-  rowSeries: Uint32Array;
-  /** Profile id of row i: rowIds[rowIdStart[i] .. rowIdStart[i + 1]). */
-  rowIdStart: Uint32Array;
-  rowIds: Uint8Array;
-  rowTime: BigInt64Array;
-  rowDuration: BigInt64Array;
-  rowPeriod: BigInt64Array;
-  rowTotal: Float64Array;
-  /** Samples of row i: [rowStackStart[i], rowStackStart[i + 1]) of rowStacks and rowValues. */
-  rowStackStart: Uint32Array;
-  rowStacks: Uint32Array;
-  rowValues: Float64Array;
-}
-
-/** The rows as ProfileRow objects, whose arrays are views into the columns. */
-export function profileRows(c: RowColumns): ProfileRow[] {
-  const rows = new Array<ProfileRow>(c.rowSeries.length);
-  for (let i = 0; i < rows.length; i++) {
-    const a = c.rowStackStart[i]!;
-    const b = c.rowStackStart[i + 1]!;
-    rows[i] = {
-      seriesIndex: c.rowSeries[i]!,
-      profileId: c.rowIds.subarray(c.rowIdStart[i]!, c.rowIdStart[i + 1]!),
-      timeNanos: c.rowTime[i]!,
-      durationNanos: c.rowDuration[i]!,
-      period: c.rowPeriod[i]!,
-      totalValue: c.rowTotal[i]!,
-      stacktraceIds: c.rowStacks.subarray(a, b),
-      values: c.rowValues.subarray(a, b),
-    };
-  }
-  return rows;
-}
+import type { RowColumns } from '../block/model.js';
 
 function grown<T extends Uint8Array | Uint32Array | Float64Array | BigInt64Array>(a: T, need: number, make: (n: number) => T): T {
   if (need <= a.length) return a;

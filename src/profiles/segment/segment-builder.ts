@@ -11,13 +11,13 @@
 
 import type { Config } from '../../config/config.js';
 import type { BlockMeta } from '../../gen/metastore/v1/types_pb.js';
-import type { Labels } from '../block/model.js';
+import type { ColumnarDataset, Labels } from '../block/model.js';
 import { encodeBlock } from '../block/writer.js';
 import { labelsString } from '../ingest/labels.js';
 import { PprofDecodeError, PprofLimitError, decodePprof } from '../pprof/decode.js';
 import { DecompressedTooLargeError, SYNC_GUNZIP_MAX_INPUT, gunzipBounded, gzipDeclaredSize, isGzip } from '../pprof/gzip.js';
 import type { DecodedProfile } from '../pprof/profile.js';
-import { type ColumnarDataset, DatasetHead, type HeadPart, type RowMeta } from './head.js';
+import { DatasetHead, type HeadPart, type RowMeta } from './head.js';
 import { type SeriesPlan, planSeries } from './series.js';
 
 /** One profile of a request. */
@@ -226,7 +226,7 @@ export class SegmentBuilder {
    * have been copied.
    */
   partial(): Omit<BuiltSegment, 'block'> & { datasets: ColumnarDataset[] } {
-    const datasets = [...this.heads.values()].map((h) => h.columnar());
+    const datasets = [...this.heads.values()].map((h) => h.content());
     return { outcomes: this.outcomes, datasets, acceptedProfiles: [...this.accepted], rejectedRequests: [...this.rejected] };
   }
 

@@ -3,7 +3,8 @@
 
 import { describe, expect, it } from 'vitest';
 import type { ProfileRow } from '../../../src/profiles/block/model.js';
-import { RowBuilder, profileRows } from '../../../src/profiles/segment/row-columns.js';
+import { RowBuilder } from '../../../src/profiles/segment/row-columns.js';
+import { profileRows } from './profile-rows.js';
 
 /** Row i of the test: sample counts 0..6, ids of 16 bytes and now and then of other lengths. */
 function expectedRow(i: number): ProfileRow {

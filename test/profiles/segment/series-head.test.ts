@@ -6,6 +6,7 @@ import { buildProfile } from '../../../src/profiles/pprof/encode.js';
 import { stacktraceFunctionNames } from '../../../src/profiles/block/reader.js';
 import { DatasetHead } from '../../../src/profiles/segment/head.js';
 import { guessProfileName, planSeries } from '../../../src/profiles/segment/series.js';
+import { profileRows } from './profile-rows.js';
 
 const cpu = buildProfile({
   sampleTypes: [['samples', 'count'], ['cpu', 'nanoseconds']],
@@ -114,16 +115,17 @@ describe('DatasetHead', () => {
     head.append(cpu, plan, { profileId: new Uint8Array(16).fill(1), timeNanos: 5n });
     head.append(cpu, plan, { profileId: new Uint8Array(16).fill(2), timeNanos: 6n });
     const c = head.content();
+    const rows = profileRows(c.rows);
     // 3 groups × 2 types, same labels for both profiles.
     expect(c.series).toHaveLength(6);
-    expect(c.rows).toHaveLength(12);
+    expect(rows).toHaveLength(12);
     // Symbols are shared: 5 functions (hash, work, main, sort, gc) and 3 distinct stacks.
     expect(c.symbols.functionName).toHaveLength(5);
     expect(c.symbols.stacktraceEnd).toHaveLength(3);
 
     const byType = (seriesLabels: readonly (readonly [string, string])[]) => Object.fromEntries(seriesLabels);
     const rowsOf = (endpoint: string | undefined, type: string) =>
-      c.rows.filter((r) => {
+      rows.filter((r) => {
         const l = byType(c.series[r.seriesIndex]!);
         return l.endpoint === endpoint && l.__type__ === type && r.profileId[0] === 1;
       });
