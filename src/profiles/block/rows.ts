@@ -6,8 +6,8 @@
 import type { ProfileRow, RowColumns } from './model.js';
 import { canonicalSamples } from './profiles.js';
 
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
+export const INT64_MIN = -(2n ** 63n);
+export const INT64_MAX = 2n ** 63n - 1n;
 
 function isInt64(v: unknown): v is bigint {
   return typeof v === 'bigint' && v >= INT64_MIN && v <= INT64_MAX;
@@ -57,8 +57,14 @@ function rowObjectProblem(r: ProfileRow, seriesCount: number, stacktraces: numbe
   return samplesProblem(r.stacktraceIds, r.values, 0, r.values.length, stacktraces);
 }
 
+/** The rows in columns, checked: row objects are checked and copied, columns checked as they are. Returns the first problem instead, if any. */
+export function checkedColumns(rows: readonly ProfileRow[] | RowColumns, seriesCount: number, stacktraces: number): RowColumns | RowProblem {
+  if (Array.isArray(rows)) return columnsOf(rows, seriesCount, stacktraces);
+  return columnsProblem(rows as RowColumns, seriesCount, stacktraces) ?? (rows as RowColumns);
+}
+
 /** Checks row objects and copies them into columns; returns the columns or the first problem. */
-export function columnsOf(rows: readonly ProfileRow[], seriesCount: number, stacktraces: number): RowColumns | RowProblem {
+function columnsOf(rows: readonly ProfileRow[], seriesCount: number, stacktraces: number): RowColumns | RowProblem {
   let samples = 0;
   for (let i = 0; i < rows.length; i++) {
     const problem = rowObjectProblem(rows[i]!, seriesCount, stacktraces);
@@ -96,7 +102,7 @@ export function columnsOf(rows: readonly ProfileRow[], seriesCount: number, stac
 }
 
 /** What is wrong with rows in columns, or undefined. */
-export function columnsProblem(c: RowColumns, seriesCount: number, stacktraces: number): RowProblem | undefined {
+function columnsProblem(c: RowColumns, seriesCount: number, stacktraces: number): RowProblem | undefined {
   const n = c.rowSeries.length;
   const typed = c.rowIdStart instanceof Uint32Array && c.rowIds instanceof Uint8Array && c.rowTime instanceof BigInt64Array &&
     c.rowDuration instanceof BigInt64Array && c.rowPeriod instanceof BigInt64Array && c.rowTotal instanceof Float64Array &&

@@ -9,7 +9,7 @@ import { BLOCK_FORMAT_VERSION, encodeFooter } from './footer.js';
 import { compareLabels, compareStrings, sortedLabels } from './labels.js';
 import type { ColumnarDataset, DatasetContent, Labels } from './model.js';
 import { encodeProfilesTable } from './profiles.js';
-import { columnsOf, columnsProblem, isRowColumns, rowCount, rowOrder } from './rows.js';
+import { checkedColumns, INT64_MAX, INT64_MIN, isRowColumns, rowCount, rowOrder } from './rows.js';
 import { encodeSeriesIndex, encodeSymbols, StringTable, symbolsProblem } from './sections.js';
 
 export interface BlockHeader {
@@ -28,8 +28,6 @@ export const PROFILE_TYPE_LABEL = '__profile_type__';
 export const SERVICE_NAME_LABEL = 'service_name';
 
 const ULID_RE = /^[0-9A-HJKMNP-TV-Z]{26}$/;
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
 // Series indexes are written as parquet INT32 (UINT_32 annotated); stay in the signed range.
 const MAX_SERIES = 0x7fff_ffff;
 
@@ -79,10 +77,8 @@ async function encodeDataset(ds: DatasetContent | ColumnarDataset): Promise<Enco
     sortedSeries[idx] = set;
   });
 
-  const checked = Array.isArray(ds.rows) ? columnsOf(ds.rows, series.length, stacktraces) : ds.rows;
-  const rowsProblem = Array.isArray(checked) ? checked : columnsProblem(checked, series.length, stacktraces);
-  if (rowsProblem !== undefined) fail(`${where} row ${rowsProblem[0]}`, rowsProblem[1]);
-  const rows = checked as Exclude<typeof checked, unknown[]>;
+  const rows = checkedColumns(ds.rows, series.length, stacktraces);
+  if (Array.isArray(rows)) fail(`${where} row ${rows[0]}`, rows[1]);
   let minTime = INT64_MAX;
   let maxTime = INT64_MIN;
   for (const t of rows.rowTime) {
