@@ -157,10 +157,10 @@ export async function encodeProfilesTable(
   const pw = profilesParquetWriter(writer);
   const groups: { offset: number; size: number; rows: number }[] = [];
   const blobs = BlobWriter.take();
+  const { rowIds, rowIdStart, rowStacks, rowValues, rowStackStart } = rows;
   for (let start = 0; start < order.length; start += ROW_GROUP_SIZE) {
     const n = Math.min(ROW_GROUP_SIZE, order.length - start);
     const cols = allocRowGroup(n);
-    const { rowIds, rowIdStart, rowStacks, rowValues, rowStackStart } = rows;
     for (let i = 0; i < n; i++) {
       const r = order[start + i]!;
       cols.series[i] = seriesMap[rows.rowSeries[r]!]!;
