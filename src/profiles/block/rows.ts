@@ -24,7 +24,7 @@ export function rowCount(rows: ProfileRow[] | RowColumns): number {
 /** A problem and the row it is in. (The caller names the row: building that text for every row cost more than the checks.) */
 export type RowProblem = [row: number, problem: string];
 
-/** Samples of a list of ids and values: stack trace ids in range, values finite. */
+/** What is wrong with samples [from, to) of ids and values (a stack trace id out of range, a value not finite), or undefined. */
 function samplesProblem(ids: Uint32Array, values: Float64Array, from: number, to: number, stacktraces: number): string | undefined {
   // One pass over every sample of the block: the checks folded into two
   // conditions, which hold for nearly every row.
