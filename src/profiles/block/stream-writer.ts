@@ -17,13 +17,11 @@ import { compareLabels, compareStrings } from './labels.js';
 import type { Labels, Symbols } from './model.js';
 import { profilesParquetWriter, writeRowGroup, type ProfilesLayout, type RowGroupColumns } from './profiles.js';
 import { encodeSeriesIndex, encodeSymbols, symbolsProblem } from './sections.js';
+import { INT64_MAX, INT64_MIN } from './rows.js';
 import { assembleBlockMeta, checkHeader, floorMs, profileTypesOf, type BlockHeader, type DatasetSummary } from './writer.js';
 
 /** Receives the object's bytes in order. The writer awaits each call before it reuses `bytes`. */
 export type ByteSink = (bytes: Uint8Array) => Promise<void>;
-
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
 
 interface OpenDataset {
   tenant: string;

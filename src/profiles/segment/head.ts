@@ -128,15 +128,17 @@ export class DatasetHead {
       const from = r.rowStackStart[i]!;
       const n = r.rowStackStart[i + 1]! - from;
       const at = rows.reserve(n);
-      const ids = rows.stacks.subarray(at, at + n);
-      const values = rows.values.subarray(at, at + n);
+      // Written in place: two views per row were most of what merging allocated.
+      const { stacks, values: vals } = rows;
       let sorted = true;
       for (let k = 0; k < n; k++) {
-        ids[k] = stackOf[r.rowStacks[from + k]!]!;
-        values[k] = r.rowValues[from + k]!;
-        if (k > 0 && ids[k]! < ids[k - 1]!) sorted = false;
+        stacks[at + k] = stackOf[r.rowStacks[from + k]!]!;
+        vals[at + k] = r.rowValues[from + k]!;
+        if (k > 0 && stacks[at + k]! < stacks[at + k - 1]!) sorted = false;
       }
       if (!sorted) {
+        const ids = stacks.subarray(at, at + n);
+        const values = vals.subarray(at, at + n);
         const order = Array.from(ids.keys()).sort((a, b) => ids[a]! - ids[b]!);
         const [i0, v0] = [ids.slice(), values.slice()];
         order.forEach((from, k) => {

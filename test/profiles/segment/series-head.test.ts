@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildProfile } from '../../../src/profiles/pprof/encode.js';
 import { stacktraceFunctionNames } from '../../../src/profiles/block/reader.js';
+import { packHead, unpackHead } from '../../../src/profiles/segment/build-protocol.js';
 import { DatasetHead } from '../../../src/profiles/segment/head.js';
 import { guessProfileName, planSeries } from '../../../src/profiles/segment/series.js';
 import { profileRows } from './profile-rows.js';
@@ -109,6 +110,30 @@ describe('planSeries', () => {
 });
 
 describe('DatasetHead', () => {
+  it('merges another head whose stack trace ids come in another order, keeping each row ascending', () => {
+    const one = (stacks: string[], values: number[]) =>
+      buildProfile({ sampleTypes: [['cpu', 'nanoseconds']], samples: stacks.map((f, i) => ({ stack: [f], values: [values[i]!] })) });
+    const a = new DatasetHead('t1', 'api');
+    const pa = one(['a', 'b'], [1, 2]);
+    a.append(pa, planSeries(pa, base), { profileId: new Uint8Array(16).fill(1), timeNanos: 5n });
+    // In b's head "b" is stack trace 0 and "a" is 1: remapped into a's ids the row is [1, 0].
+    const b = new DatasetHead('t1', 'api');
+    const pb = one(['b', 'a'], [5, 7]);
+    b.append(pb, planSeries(pb, base), { profileId: new Uint8Array(16).fill(2), timeNanos: 6n });
+    a.merge(unpackHead(packHead(b.content())));
+    const c = a.content();
+    const rows = profileRows(c.rows).map((r) => ({
+      id: r.profileId[0],
+      ids: [...r.stacktraceIds],
+      stacks: Object.fromEntries([...r.stacktraceIds].map((id, k) => [stacktraceFunctionNames(c.symbols, id).join(';'), r.values[k]])),
+      total: r.totalValue,
+    }));
+    expect(rows).toEqual([
+      { id: 1, ids: [0, 1], stacks: { a: 1, b: 2 }, total: 3 },
+      { id: 2, ids: [0, 1], stacks: { a: 7, b: 5 }, total: 12 },
+    ]);
+  });
+
   it('sums equal stacks per series, drops zero values and deduplicates symbols across profiles', () => {
     const head = new DatasetHead('t1', 'api');
     const plan = planSeries(cpu, base);
