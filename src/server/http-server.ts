@@ -16,6 +16,8 @@ const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 export interface DualServer {
   readonly port: number;
+  /** For tests: the HTTP/1.1 connections the server tracks. */
+  h1ConnectionsForTest(): number;
   /** Stops accepting connections and closes idle ones; resolves when all are closed. */
   close(graceMs: number): Promise<void>;
 }
@@ -30,9 +32,12 @@ export async function listenDual(handler: RequestHandler, host: string, port: nu
   // by young-generation GCs.
   function onResponseClose(this: http.ServerResponse) {
     const socket = this.req.socket;
-    const n = (h1Active.get(socket) ?? 1) - 1;
-    h1Active.set(socket, n);
-    if (closing && n === 0) socket.destroySoon();
+    const n = h1Active.get(socket);
+    // A client that went away while its push waited closes the socket first,
+    // which drops it from the map; counting it again would keep it there for good.
+    if (n === undefined) return;
+    h1Active.set(socket, n - 1);
+    if (closing && n === 1) socket.destroySoon();
   }
   const h1 = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
     const socket = req.socket;
@@ -83,6 +88,7 @@ export async function listenDual(handler: RequestHandler, host: string, port: nu
 
   return {
     port: address.port,
+    h1ConnectionsForTest: () => h1Active.size,
     async close(graceMs: number) {
       closing = true;
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
