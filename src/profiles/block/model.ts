@@ -53,7 +53,6 @@ export interface ProfileRow {
   values: Float64Array;
 }
 
-/** One dataset = the profiles of one service of one tenant. */
 /**
  * Profile rows in columns (how a segment head builds them, see
  * segment/row-columns.ts): row i's profile id and samples are ranges of the
@@ -74,6 +73,7 @@ export interface RowColumns {
   rowValues: Float64Array;
 }
 
+/** One dataset = the profiles of one service of one tenant. */
 export interface DatasetContent {
   tenant: string;
   /** service_name. */
