@@ -61,6 +61,9 @@ export class InlineBuilds implements SegmentBuilds {
   async close(): Promise<void> {}
 }
 
+/** The old generation size below which a build worker does not mark (see BuildWorker). */
+const WORKER_OLD_SPACE_FLOOR_MB = 128;
+
 /** A batch is posted to its worker once it holds this many bytes… */
 const BATCH_BYTES = 1024 * 1024;
 /** …or this long after its first part: one message per request would cost more than a small profile's decode. */
@@ -133,6 +136,13 @@ class BuildWorker {
     // here (0 = no override) lets the worker's own limit apply. Measured under ingest load:
     // a worker's scavenges went from ~25/s to ~7/s, their total time halved.
     v8.setFlagsFromString('--max-semi-space-size=0');
+    // V8 starts marking the old generation whenever its headroom is smaller than the young
+    // generation, so that a scavenge can always promote: with 64 MiB semi-spaces and ~10 MiB
+    // live, a worker marked and compacted every ~0.4 s. A configured initial old-space size is
+    // also the floor of the old generation's limit, so a worker now marks about once per 5 s
+    // (each worker may hold up to this much garbage). Measured under ingest load: 12 % more
+    // pushes per second. Only isolates created after this read it: the main thread's is not.
+    v8.setFlagsFromString(`--initial-old-space-size=${WORKER_OLD_SPACE_FLOOR_MB}`);
     this.worker = new Worker(script, { eval: isEval, workerData: opts, resourceLimits: { maxYoungGenerationSizeMb: 192 } });
     // Idle workers must not keep a process alive (e.g. when startup fails after
     // the writer was created); while segments are in flight the server is open.
