@@ -268,21 +268,25 @@ export class DatasetHead {
 
     // Every location of the profile, in one pass (profiles list only the locations they use).
     const locMap = this.table('loc', p.locationAddress.length);
+    // The profile's columns in locals: `p` is a decoded profile or a merged head's
+    // symbols (two shapes), and a field read through it in a loop was re-checked
+    // every iteration.
+    const { locationMapping, locationAddress, locationLineStart, lineFunction, lineNumber, sampleLocationStart: starts, sampleLocations, sampleCount } = p;
     // The dataset function of each line of the location at hand. A reused typed
     // array: emptying a JS array (length = 0) dropped its storage, and refilling
     // it was a third of what a build worker allocated.
     let lineFns = this.scratch.lineFns;
-    for (let j = 0; j < p.locationAddress.length; j++) {
-      const m = p.locationMapping[j]! < 0 ? 0 : mapping(p.locationMapping[j]!) + 1;
-      const address = p.locationAddress[j]!;
-      const lineStart = p.locationLineStart[j]!;
-      const lineCount = p.locationLineStart[j + 1]! - lineStart;
+    for (let j = 0; j < locationAddress.length; j++) {
+      const m = locationMapping[j]! < 0 ? 0 : mapping(locationMapping[j]!) + 1;
+      const address = locationAddress[j]!;
+      const lineStart = locationLineStart[j]!;
+      const lineCount = locationLineStart[j + 1]! - lineStart;
       let h = mix(mix(mix(HASH_SEED, m), address), lineCount);
       if (lineFns.length < lineCount) this.scratch.lineFns = lineFns = new Uint32Array(Math.max(lineCount, lineFns.length * 2));
       for (let k = 0; k < lineCount; k++) {
-        const f = fn(p.lineFunction[lineStart + k]!);
+        const f = fn(lineFunction[lineStart + k]!);
         lineFns[k] = f;
-        h = mix(mix(h, f), p.lineNumber[lineStart + k]!);
+        h = mix(mix(h, f), lineNumber[lineStart + k]!);
       }
       let v: number;
       for (v = this.locations.first(h); v >= 0; v = this.locations.following(v)) {
@@ -291,7 +295,7 @@ export class DatasetHead {
         if (s.locationLineEnd[v]! - from !== lineCount) continue;
         let same = true;
         for (let k = 0; k < lineCount && same; k++) {
-          same = s.lineFunction[from + k] === lineFns[k] && s.lineNumber[from + k] === p.lineNumber[lineStart + k];
+          same = s.lineFunction[from + k] === lineFns[k] && s.lineNumber[from + k] === lineNumber[lineStart + k];
         }
         if (same) break;
       }
@@ -301,7 +305,7 @@ export class DatasetHead {
         s.locationAddress.push(address);
         for (let k = 0; k < lineCount; k++) {
           s.lineFunction.push(lineFns[k]!);
-          s.lineNumber.push(p.lineNumber[lineStart + k]!);
+          s.lineNumber.push(lineNumber[lineStart + k]!);
         }
         s.locationLineEnd.push(s.lineFunction.length);
         this.locations.add(h, v);
@@ -312,17 +316,16 @@ export class DatasetHead {
 
     // Stack traces, first as dataset location ids (one pass over every frame,
     // so that hashing and comparing read one array, not two).
-    const frameCount = p.sampleLocationStart[p.sampleCount]!;
+    const frameCount = starts[sampleCount]!;
     if (this.scratch.frames.length < frameCount) this.scratch.frames = new Uint32Array(Math.max(frameCount, this.scratch.frames.length * 2));
     const frames = this.scratch.frames;
-    for (let k = 0; k < frameCount; k++) frames[k] = locMap[p.sampleLocations[k]!]!;
+    for (let k = 0; k < frameCount; k++) frames[k] = locMap[sampleLocations[k]!]!;
     // Location ids are below 2^32, so one multiply per frame hashes them.
-    if (this.scratch.out.length < p.sampleCount) this.scratch.out = new Uint32Array(Math.max(p.sampleCount, this.scratch.out.length * 2));
+    if (this.scratch.out.length < sampleCount) this.scratch.out = new Uint32Array(Math.max(sampleCount, this.scratch.out.length * 2));
     const out = this.scratch.out;
-    const starts = p.sampleLocationStart;
     const ends = s.stacktraceEnd;
     const stored = s.stacktraceLocations;
-    for (let i = 0; i < p.sampleCount; i++) {
+    for (let i = 0; i < sampleCount; i++) {
       const a = starts[i]!;
       const b = starts[i + 1]!;
       let h = HASH_SEED ^ (b - a);
