@@ -61,8 +61,13 @@ export class InlineBuilds implements SegmentBuilds {
   async close(): Promise<void> {}
 }
 
-/** The old generation size below which a build worker does not mark (see BuildWorker). */
+/** The old generation size below which a build worker does not mark (see BuildWorker)… */
 const WORKER_OLD_SPACE_FLOOR_MB = 128;
+
+/** …but at most 1/16 of the heap limit (of the main thread, which Node sizes from the machine's memory or --max-old-space-size): garbage headroom must not crowd a small machine. */
+function workerOldSpaceFloorMb(): number {
+  return Math.min(WORKER_OLD_SPACE_FLOOR_MB, Math.floor(v8.getHeapStatistics().heap_size_limit / 16 / 2 ** 20));
+}
 
 /** A batch is posted to its worker once it holds this many bytes… */
 const BATCH_BYTES = 1024 * 1024;
@@ -142,7 +147,7 @@ class BuildWorker {
     // also the floor of the old generation's limit, so a worker now marks about once per 5 s
     // (each worker may hold up to this much garbage). Measured under ingest load: 12 % more
     // pushes per second. Only isolates created after this read it: the main thread's is not.
-    v8.setFlagsFromString(`--initial-old-space-size=${WORKER_OLD_SPACE_FLOOR_MB}`);
+    v8.setFlagsFromString(`--initial-old-space-size=${workerOldSpaceFloorMb()}`);
     this.worker = new Worker(script, { eval: isEval, workerData: opts, resourceLimits: { maxYoungGenerationSizeMb: 192 } });
     // Idle workers must not keep a process alive (e.g. when startup fails after
     // the writer was created); while segments are in flight the server is open.
