@@ -100,12 +100,12 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
     }
     return name;
   };
-  // A group key lists (key index, value index) pairs, sorted by key name; the
-  // first value of a repeated key wins.
-  const keyOf = (i: number): string => {
+  // A sample's series label pairs (name, key index, value index), sorted by
+  // name; the first value of a repeated key wins.
+  const pairsOf = (i: number): LabelPair[] => {
     const start = p.sampleLabelStart[i]!;
     const end = p.sampleLabelStart[i + 1]!;
-    let parts: [string, number, number][] | undefined;
+    let parts: LabelPair[] | undefined;
     for (let k = start; k < end; k++) {
       const value = p.labelStr[k]!;
       if (value === 0) continue; // numeric label
@@ -114,67 +114,74 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
       if (name === null || parts?.some(([n]) => n === name)) continue;
       (parts ??= []).push([name, key, value]);
     }
-    if (!parts) return '';
+    if (!parts) return [];
     if (parts.length > 1) sortSmall(parts, (a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    return parts.map(([, key, value]) => `${key}:${value}`).join(',');
+    return parts;
   };
 
-  // Each sample's group, first by key (keyOf): samples with the same label
-  // pairs, in the same order, share a key (keyOf reads nothing else), and most
-  // samples repeat a few label sets, so their pairs are hashed and compared
-  // with an earlier sample's instead of building the key again.
-  const keys: string[] = [];
+  // Each sample's group, first by the text of its pairs' indexes: samples
+  // with the same label pairs, in the same order, share it (pairsOf reads
+  // nothing else), and most samples repeat a few label sets, so their pairs
+  // are hashed and compared with an earlier sample's instead of building the
+  // text again.
+  const groupPairs: LabelPair[][] = [];
   const keyGroup = new Map<string, number>();
   if (groupScratch.length < p.sampleCount) groupScratch = new Uint32Array(Math.max(p.sampleCount, groupScratch.length * 2));
   const groupOf = groupScratch;
   const { sampleLabelStart: ls, labelKey: lk, labelStr: lv } = p;
-  const seen = new Map<number, number[]>();
+  // The first sample of each distinct label-pair sequence, by the sequence's
+  // hash: open addressing over reused typed arrays (a Map of arrays cost more
+  // than the hashing).
+  let size = 16;
+  while (size < 2 * p.sampleCount) size *= 2;
+  if (repScratch.length < size) {
+    repScratch = new Int32Array(size);
+    repHashScratch = new Int32Array(size);
+  }
+  const reps = repScratch.fill(-1, 0, size);
+  const repHash = repHashScratch;
+  const mask = size - 1;
   for (let i = 0; i < p.sampleCount; i++) {
     const start = ls[i]!;
     const n = ls[i + 1]! - start;
     let h = HASH_SEED ^ n;
     for (let k = start; k < start + n; k++) h = mix32(mix32(h, lk[k]!), lv[k]!);
-    h &= 0x3fffffff; // a small-integer key: Map hashes those fastest
-    let reps = seen.get(h);
+    let slot = h & mask;
     let g = -1;
-    if (reps) {
-      for (const r of reps) {
-        const from = ls[r]!;
-        if (ls[r + 1]! - from !== n) continue;
-        let k = 0;
-        while (k < n && lk[from + k] === lk[start + k] && lv[from + k] === lv[start + k]) k++;
-        if (k === n) {
-          g = groupOf[r]!;
-          break;
-        }
+    for (let r = reps[slot]!; r >= 0; slot = (slot + 1) & mask, r = reps[slot]!) {
+      if (repHash[slot] !== h) continue;
+      const from = ls[r]!;
+      if (ls[r + 1]! - from !== n) continue;
+      let k = 0;
+      while (k < n && lk[from + k] === lk[start + k] && lv[from + k] === lv[start + k]) k++;
+      if (k === n) {
+        g = groupOf[r]!;
+        break;
       }
-    } else {
-      seen.set(h, (reps = []));
     }
     if (g < 0) {
-      const key = keyOf(i);
+      const pairs = pairsOf(i);
+      const key = pairs.map(([, k, v]) => `${k}:${v}`).join(',');
       g = keyGroup.get(key) ?? -1;
       if (g < 0) {
-        g = keys.length;
-        keys.push(key);
+        g = groupPairs.length;
+        groupPairs.push(pairs);
         keyGroup.set(key, g);
       }
-      reps.push(i);
+      reps[slot] = i;
+      repHash[slot] = h;
     }
     groupOf[i] = g;
   }
   // A profile without samples still records that it was received.
-  if (keys.length === 0) keys.push('');
+  if (groupPairs.length === 0) groupPairs.push([]);
 
-  // Keys hold string indexes; a string table may repeat a string, so keys
-  // with the same labels are one group, and groups are ordered by their
-  // labels (independent of sample order).
+  // Pairs hold string indexes; a string table may repeat a string, so groups
+  // with the same labels are one, and groups are ordered by their labels
+  // (independent of sample order).
   const byLabels = new Map<string, { labels: Labels; id: string; rank: number }>();
-  const entryOf = keys.map((key) => {
-    const labels: Labels = key === '' ? [] : key.split(',').map((kv) => {
-      const [k, v] = kv.split(':');
-      return [seriesKey(Number(k))!, p.strings[Number(v)]!] as const;
-    });
+  const entryOf = groupPairs.map((pairs) => {
+    const labels: Labels = pairs.map(([name, , value]) => [name, p.strings[value]!] as const);
     const id = labelsKey(labels);
     let entry = byLabels.get(id);
     if (!entry) byLabels.set(id, (entry = { labels, id, rank: 0 }));
@@ -255,8 +262,13 @@ function sortSmall<T>(a: T[], cmp: (x: T, y: T) => number): T[] {
   return a;
 }
 
-/** Each sample's group while planSeries runs (reused: planning is synchronous). */
+/** A series label of a sample: its name, and the string indexes of its key and value. */
+type LabelPair = [name: string, key: number, value: number];
+
+/** Each sample's group while planSeries runs, and its hash table of label-pair sequences (reused: planning is synchronous). */
 let groupScratch = new Uint32Array(1024);
+let repScratch = new Int32Array(1024);
+let repHashScratch = new Int32Array(1024);
 
 /** Two label lists sorted by name, merged into one sorted list; on equal names a's comes first (as a stable sort of a then b would order them). */
 function mergeByName(a: Labels, b: Labels): Labels {
