@@ -101,6 +101,29 @@ describe('planSeries', () => {
     expect(Object.fromEntries(other.labels[0]![0]!).env).toBe('dev');
   });
 
+  it('groups many label sets, in any order, as a naive grouping by their values does', () => {
+    // 1,500 samples over 400 label sets, some with two labels in either order,
+    // shuffled: far more sets than the planner's first hash table holds.
+    const samples = Array.from({ length: 1500 }, (_, i) => {
+      const set = (i * 7919) % 400;
+      const labels: Record<string, string> = set % 3 === 0 ? { route: `/r${set}`, tier: `t${set % 5}` } : { route: `/r${set}` };
+      return { stack: [`f${i % 13}`], values: [i + 1], labels: set % 2 === 0 ? Object.fromEntries(Object.entries(labels).reverse()) : labels };
+    });
+    const p = buildProfile({ sampleTypes: [['cpu', 'nanoseconds']], samples });
+    const plan = planSeries(p, base);
+    const expected = new Map<string, number[]>();
+    samples.forEach((s, i) => {
+      const key = Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, v]) => `${n}=${v}`).join(',');
+      expected.set(key, [...(expected.get(key) ?? []), i]);
+    });
+    expect(plan.groups).toHaveLength(400);
+    const got = new Map(plan.groups.map((g, k) => [
+      plan.labels[k]![0]!.filter(([n]) => n === 'route' || n === 'tier').map(([n, v]) => `${n}=${v}`).join(','),
+      [...g],
+    ]));
+    expect(got).toEqual(expected);
+  });
+
   it('records a profile without samples as one empty group', () => {
     const p = buildProfile({ sampleTypes: [['cpu', 'nanoseconds']], samples: [] });
     const plan = planSeries(p, base);
