@@ -314,13 +314,12 @@ export class DatasetHead {
       locMap[j] = v;
     }
 
-    // Stack traces, first as dataset location ids (one pass over every frame,
-    // so that hashing and comparing read one array, not two).
+    // Stack traces as dataset location ids, mapped while they are hashed, so
+    // that comparing reads one array, not two. Location ids are below 2^32, so
+    // one multiply per frame hashes them.
     const frameCount = starts[sampleCount]!;
     if (this.scratch.frames.length < frameCount) this.scratch.frames = new Uint32Array(Math.max(frameCount, this.scratch.frames.length * 2));
     const frames = this.scratch.frames;
-    for (let k = 0; k < frameCount; k++) frames[k] = locMap[sampleLocations[k]!]!;
-    // Location ids are below 2^32, so one multiply per frame hashes them.
     if (this.scratch.out.length < sampleCount) this.scratch.out = new Uint32Array(Math.max(sampleCount, this.scratch.out.length * 2));
     const out = this.scratch.out;
     const ends = s.stacktraceEnd;
@@ -329,7 +328,11 @@ export class DatasetHead {
       const a = starts[i]!;
       const b = starts[i + 1]!;
       let h = HASH_SEED ^ (b - a);
-      for (let k = a; k < b; k++) h = mix32(h, frames[k]!);
+      for (let k = a; k < b; k++) {
+        const f = locMap[sampleLocations[k]!]!;
+        frames[k] = f;
+        h = mix32(h, f);
+      }
       let id: number;
       for (id = this.stacktraces.first(h); id >= 0; id = this.stacktraces.following(id)) {
         const from = id === 0 ? 0 : ends[id - 1]!;
