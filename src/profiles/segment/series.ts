@@ -134,12 +134,7 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
   // than the hashing).
   let size = 16;
   while (size < 2 * p.sampleCount) size *= 2;
-  if (repScratch.length < size) {
-    repScratch = new Int32Array(size);
-    repHashScratch = new Int32Array(size);
-  }
-  const reps = repScratch.fill(-1, 0, size);
-  const repHash = repHashScratch;
+  const [reps, repHash] = repTables(size);
   const mask = size - 1;
   for (let i = 0; i < p.sampleCount; i++) {
     const start = ls[i]!;
@@ -265,10 +260,23 @@ function sortSmall<T>(a: T[], cmp: (x: T, y: T) => number): T[] {
 /** A series label of a sample: its name, and the string indexes of its key and value. */
 type LabelPair = [name: string, key: number, value: number];
 
-/** Each sample's group while planSeries runs, and its hash table of label-pair sequences (reused: planning is synchronous). */
+/** Each sample's group while planSeries runs (reused: planning is synchronous). */
 let groupScratch = new Uint32Array(1024);
+
+/** planSeries' hash table of label-pair sequences (sample index, -1 = empty; hash), reused up to this many slots. */
+const KEPT_REP_SLOTS = 1 << 16;
 let repScratch = new Int32Array(1024);
 let repHashScratch = new Int32Array(1024);
+
+/** An empty table of `size` slots: the reused one, or for a profile of very many samples a table of its own. */
+function repTables(size: number): [Int32Array, Int32Array] {
+  if (size > KEPT_REP_SLOTS) return [new Int32Array(size).fill(-1), new Int32Array(size)];
+  if (repScratch.length < size) {
+    repScratch = new Int32Array(size);
+    repHashScratch = new Int32Array(size);
+  }
+  return [repScratch.fill(-1, 0, size), repHashScratch];
+}
 
 /** Two label lists sorted by name, merged into one sorted list; on equal names a's comes first (as a stable sort of a then b would order them). */
 function mergeByName(a: Labels, b: Labels): Labels {

@@ -101,11 +101,11 @@ describe('planSeries', () => {
     expect(Object.fromEntries(other.labels[0]![0]!).env).toBe('dev');
   });
 
-  it('groups many label sets, in any order, as a naive grouping by their values does', () => {
-    // 1,500 samples over 400 label sets, some with two labels in either order,
-    // shuffled: far more sets than the planner's first hash table holds.
-    const samples = Array.from({ length: 1500 }, (_, i) => {
-      const set = (i * 7919) % 400;
+  // 1,500 samples use the planner's reused hash table; 40,000 one of their own.
+  it.each([[1500, 400], [40_000, 9000]])('groups %i samples of %i label sets, in any order, as a naive grouping by their values does', (count, sets) => {
+    // Some sets have two labels, in either order; the sets are shuffled.
+    const samples = Array.from({ length: count }, (_, i) => {
+      const set = (i * 7919) % sets;
       const labels: Record<string, string> = set % 3 === 0 ? { route: `/r${set}`, tier: `t${set % 5}` } : { route: `/r${set}` };
       return { stack: [`f${i % 13}`], values: [i + 1], labels: set % 2 === 0 ? Object.fromEntries(Object.entries(labels).reverse()) : labels };
     });
@@ -116,7 +116,7 @@ describe('planSeries', () => {
       const key = Object.entries(s.labels).sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, v]) => `${n}=${v}`).join(',');
       expected.set(key, [...(expected.get(key) ?? []), i]);
     });
-    expect(plan.groups).toHaveLength(400);
+    expect(plan.groups).toHaveLength(sets);
     const got = new Map(plan.groups.map((g, k) => [
       plan.labels[k]![0]!.filter(([n]) => n === 'route' || n === 'tier').map(([n, v]) => `${n}=${v}`).join(','),
       [...g],
