@@ -100,32 +100,28 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
     }
     return name;
   };
-  // A sample's series label pairs (name, key index, value index), sorted by
-  // name; the first value of a repeated key wins.
-  const pairsOf = (i: number): LabelPair[] => {
+  // A sample's series labels, sorted by name; the first value of a repeated key wins.
+  const labelsOf = (i: number): Labels => {
     const start = p.sampleLabelStart[i]!;
     const end = p.sampleLabelStart[i + 1]!;
-    let parts: LabelPair[] | undefined;
+    const labels: (readonly [string, string])[] = [];
     for (let k = start; k < end; k++) {
       const value = p.labelStr[k]!;
       if (value === 0) continue; // numeric label
-      const key = p.labelKey[k]!;
-      const name = seriesKey(key);
-      if (name === null || parts?.some(([n]) => n === name)) continue;
-      (parts ??= []).push([name, key, value]);
+      const name = seriesKey(p.labelKey[k]!);
+      if (name === null || labels.some(([n]) => n === name)) continue;
+      labels.push([name, p.strings[value]!]);
     }
-    if (!parts) return [];
-    if (parts.length > 1) sortSmall(parts, (a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    return parts;
+    return sortSmall(labels, compareLabel);
   };
 
-  // Each sample's group, first by the text of its pairs' indexes: samples
-  // with the same label pairs, in the same order, share it (pairsOf reads
-  // nothing else), and most samples repeat a few label sets, so their pairs
-  // are hashed and compared with an earlier sample's instead of building the
-  // text again.
-  const groupPairs: LabelPair[][] = [];
-  const keyGroup = new Map<string, number>();
+  // Each sample's group. Samples with the same label pairs, in the same order,
+  // are in one (labelsOf reads nothing else), and most samples repeat a few
+  // label sets, so their pairs are hashed and compared with an earlier
+  // sample's: only the first of each sequence builds its labels. A string
+  // table may repeat a string, so sequences with equal labels share a group.
+  const entries: { labels: Labels; id: string; rank: number }[] = [];
+  const byLabels = new Map<string, number>();
   if (groupScratch.length < p.sampleCount) groupScratch = new Uint32Array(Math.max(p.sampleCount, groupScratch.length * 2));
   const groupOf = groupScratch;
   const { sampleLabelStart: ls, labelKey: lk, labelStr: lv } = p;
@@ -155,13 +151,13 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
       }
     }
     if (g < 0) {
-      const pairs = pairsOf(i);
-      const key = pairs.map(([, k, v]) => `${k}:${v}`).join(',');
-      g = keyGroup.get(key) ?? -1;
+      const labels = labelsOf(i);
+      const id = labelsKey(labels);
+      g = byLabels.get(id) ?? -1;
       if (g < 0) {
-        g = groupPairs.length;
-        groupPairs.push(pairs);
-        keyGroup.set(key, g);
+        g = entries.length;
+        entries.push({ labels, id, rank: 0 });
+        byLabels.set(id, g);
       }
       reps[slot] = i;
       repHash[slot] = h;
@@ -169,32 +165,20 @@ export function planSeries(p: DecodedProfile, base: Labels): SeriesPlan {
     groupOf[i] = g;
   }
   // A profile without samples still records that it was received.
-  if (groupPairs.length === 0) groupPairs.push([]);
-
-  // Pairs hold string indexes; a string table may repeat a string, so groups
-  // with the same labels are one, and groups are ordered by their labels
-  // (independent of sample order).
-  const byLabels = new Map<string, { labels: Labels; id: string; rank: number }>();
-  const entryOf = groupPairs.map((pairs) => {
-    const labels: Labels = pairs.map(([name, , value]) => [name, p.strings[value]!] as const);
-    const id = labelsKey(labels);
-    let entry = byLabels.get(id);
-    if (!entry) byLabels.set(id, (entry = { labels, id, rank: 0 }));
-    return entry;
-  });
-  const entries = [...byLabels.values()];
-  sortSmall(entries, (a, b) => compareLabels(a.labels, b.labels));
-  entries.forEach((e, rank) => (e.rank = rank));
+  if (entries.length === 0) entries.push({ labels: [], id: labelsKey([]), rank: 0 });
+  // Groups are ordered by their labels, independent of sample order.
+  const ordered = sortSmall([...entries], (a, b) => compareLabels(a.labels, b.labels));
+  ordered.forEach((e, rank) => (e.rank = rank));
 
   // The groups' sample indexes, ascending, as consecutive runs of one array.
   const ends = new Uint32Array(entries.length);
-  for (let i = 0; i < p.sampleCount; i++) ends[(groupOf[i] = entryOf[groupOf[i]!]!.rank)]!++;
+  for (let i = 0; i < p.sampleCount; i++) ends[(groupOf[i] = entries[groupOf[i]!]!.rank)]!++;
   for (let r = 1; r < ends.length; r++) ends[r]! += ends[r - 1]!;
   const samples = new Uint32Array(p.sampleCount);
   const at = ends.map((_, r) => (r === 0 ? 0 : ends[r - 1]!));
   for (let i = 0; i < p.sampleCount; i++) samples[at[groupOf[i]!]!++] = i;
-  const groups = entries.map((_, r) => samples.subarray(r === 0 ? 0 : ends[r - 1]!, ends[r]!));
-  return { groups, labels: entries.map((e) => seriesLabels(e.labels, e.id)), profileTypes };
+  const groups = ordered.map((_, r) => samples.subarray(r === 0 ? 0 : ends[r - 1]!, ends[r]!));
+  return { groups, labels: ordered.map((e) => seriesLabels(e.labels, e.id)), profileTypes };
 }
 
 /**
@@ -256,9 +240,6 @@ function sortSmall<T>(a: T[], cmp: (x: T, y: T) => number): T[] {
   }
   return a;
 }
-
-/** A series label of a sample: its name, and the string indexes of its key and value. */
-type LabelPair = [name: string, key: number, value: number];
 
 /** Each sample's group while planSeries runs (reused: planning is synchronous). */
 let groupScratch = new Uint32Array(1024);
