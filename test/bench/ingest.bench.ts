@@ -46,17 +46,24 @@ const cases: Case[] = [
   { name: 'large synthetic profile', file: 'synthetic-large.pb.gz', concurrency: 24 },
 ];
 
-function anchor(gz: Buffer): { perSec: number } {
+/**
+ * Bare gunzip + decode of `gz` for `seconds` on this thread: how many, in how
+ * long. Run before and after the server's measurement, and the two summed:
+ * this machine's speed drifts by tens of percent within a minute, and an
+ * anchor taken only before the server's run compared the server with a moment
+ * it did not run in.
+ */
+function anchor(gz: Buffer, seconds: number): { n: number; seconds: number } {
   // Warm up, then run for a fixed time.
   for (let i = 0; i < 5; i++) decodePprof(gunzipSync(gz));
   let n = 0;
   const start = performance.now();
-  const until = start + SECONDS * 1000;
+  const until = start + seconds * 1000;
   while (performance.now() < until) {
     decodePprof(gunzipSync(gz));
     n++;
   }
-  return { perSec: n / ((performance.now() - start) / 1000) };
+  return { n, seconds: (performance.now() - start) / 1000 };
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); 0 once it is gone. */
@@ -159,13 +166,16 @@ let worst = Infinity;
 for (const c of cases) {
   const gz = readFileSync(path.join(root, 'testdata/profiles', c.file));
   const raw = gunzipSync(gz).length;
-  const base = anchor(gz);
+  const before = anchor(gz, SECONDS / 2);
   const k = await kilnRate(kiln.url, kiln.proc.pid!, c);
+  const after = anchor(gz, SECONDS / 2);
+  const base = { perSec: (before.n + after.n) / (before.seconds + after.seconds) };
   const ratio = k.perSec / base.perSec;
   worst = Math.min(worst, ratio);
   const mb = (perSec: number) => ((perSec * raw) / 1e6).toFixed(1);
   console.log(`\n${c.name}: ${c.file}, ${(gz.length / 1024).toFixed(1)} KiB gzipped, ${(raw / 1024).toFixed(1)} KiB raw`);
-  console.log(`  anchor  gunzip+decode        ${base.perSec.toFixed(1).padStart(9)} profiles/s  ${mb(base.perSec).padStart(7)} MB/s raw`);
+  const rate = (a: { n: number; seconds: number }) => (a.n / a.seconds).toFixed(1);
+  console.log(`  anchor  gunzip+decode        ${base.perSec.toFixed(1).padStart(9)} profiles/s  ${mb(base.perSec).padStart(7)} MB/s raw  (before kiln ${rate(before)}, after ${rate(after)})`);
   console.log(`  kiln    /ingest → durable    ${k.perSec.toFixed(1).padStart(9)} profiles/s  ${mb(k.perSec).padStart(7)} MB/s raw  (concurrency ${c.concurrency}, p50 ${k.p50.toFixed(0)} ms, p99 ${k.p99.toFixed(0)} ms, errors ${k.errors}, server CPU ${k.serverCores.toFixed(2)} cores, wrk ${k.clientCores.toFixed(2)})`);
   console.log(`  ratio   kiln / anchor        ${ratio.toFixed(2)}×  (target ≥ 0.5×)`);
 }
