@@ -15,6 +15,8 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { gunzipSync } from 'node:zlib';
 import { decodePprof } from '../../src/profiles/pprof/decode.js';
 import { startKiln } from '../helpers/kiln-process.js';
@@ -64,6 +66,35 @@ function anchor(gz: Buffer, seconds: number): { n: number; seconds: number } {
     n++;
   }
   return { n, seconds: (performance.now() - start) / 1000 };
+}
+
+/**
+ * The anchor's loop on two threads at once for `seconds`: how many profiles
+ * per second both together. Divided by the one-thread rate, what this
+ * machine's two cores give just now: on the development VM that moved
+ * between ~1.3× and ~2× within an hour, and the server's rate with it.
+ */
+async function anchorOnTwoThreads(gz: Buffer, seconds: number): Promise<number> {
+  const decoder = pathToFileURL(path.join(root, 'src/profiles/pprof/decode.ts')).href;
+  // The same TypeScript source as the anchor on this thread, loaded through tsx.
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { gunzipSync } = require('node:zlib');
+    import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(decoder)}); }).then(({ decodePprof }) => {
+      for (let i = 0; i < 5; i++) decodePprof(gunzipSync(workerData.gz));
+      let n = 0;
+      const start = performance.now();
+      while (performance.now() < start + workerData.seconds * 1000) { decodePprof(gunzipSync(workerData.gz)); n++; }
+      parentPort.postMessage(n / ((performance.now() - start) / 1000));
+    });`;
+  const one = () =>
+    new Promise<number>((resolve, reject) => {
+      const w = new Worker(code, { eval: true, workerData: { gz, seconds } });
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+  const rates = await Promise.all([one(), one()]);
+  return rates[0]! + rates[1]!;
 }
 
 /** CPU seconds (user + system) a process has used so far, from /proc (Linux); 0 once it is gone. */
@@ -169,6 +200,7 @@ for (const c of cases) {
   const before = anchor(gz, SECONDS / 2);
   const k = await kilnRate(kiln.url, kiln.proc.pid!, c);
   const after = anchor(gz, SECONDS / 2);
+  const twoThreads = await anchorOnTwoThreads(gz, 2);
   const base = { perSec: (before.n + after.n) / (before.seconds + after.seconds) };
   const ratio = k.perSec / base.perSec;
   worst = Math.min(worst, ratio);
@@ -178,6 +210,7 @@ for (const c of cases) {
   console.log(`  anchor  gunzip+decode        ${base.perSec.toFixed(1).padStart(9)} profiles/s  ${mb(base.perSec).padStart(7)} MB/s raw  (before kiln ${rate(before)}, after ${rate(after)})`);
   console.log(`  kiln    /ingest → durable    ${k.perSec.toFixed(1).padStart(9)} profiles/s  ${mb(k.perSec).padStart(7)} MB/s raw  (concurrency ${c.concurrency}, p50 ${k.p50.toFixed(0)} ms, p99 ${k.p99.toFixed(0)} ms, errors ${k.errors}, server CPU ${k.serverCores.toFixed(2)} cores, wrk ${k.clientCores.toFixed(2)})`);
   console.log(`  ratio   kiln / anchor        ${ratio.toFixed(2)}×  (target ≥ 0.5×)`);
+  console.log(`  cores   anchor on 2 threads  ${(twoThreads / base.perSec).toFixed(2)}× one thread (${twoThreads.toFixed(1)} profiles/s in all): what this machine's two cores gave just now`);
 }
 const exit = await kiln.stop();
 console.log(`\nworst ratio ${worst.toFixed(2)}×; server exit ${exit}`);
