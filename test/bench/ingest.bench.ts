@@ -71,8 +71,8 @@ function anchor(gz: Buffer, seconds: number): { n: number; seconds: number } {
 /**
  * The anchor's loop on two threads at once for `seconds`: how many profiles
  * per second both together. Divided by the one-thread rate, what this
- * machine's two cores give just now: on the development VM that moved
- * between ~1.3× and ~2× within an hour, and the server's rate with it.
+ * machine's two cores give just now (on the development VM, ~1.3× to ~2×
+ * within an hour), to tell a slow machine from a slow server.
  */
 async function anchorOnTwoThreads(gz: Buffer, seconds: number): Promise<number> {
   const decoder = pathToFileURL(path.join(root, 'src/profiles/pprof/decode.ts')).href;
