@@ -18,8 +18,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { gunzipSync } from 'node:zlib';
-import { decodePprof } from '../../src/profiles/pprof/decode.js';
 import { startKiln } from '../helpers/kiln-process.js';
+import { anchor } from './helpers/decode-anchor.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -49,43 +49,19 @@ const cases: Case[] = [
 ];
 
 /**
- * Bare gunzip + decode of `gz` for `seconds` on this thread: how many, in how
- * long. Run before and after the server's measurement, and the two summed:
- * this machine's speed drifts by tens of percent within a minute, and an
- * anchor taken only before the server's run compared the server with a moment
- * it did not run in.
- */
-function anchor(gz: Buffer, seconds: number): { n: number; seconds: number } {
-  // Warm up, then run for a fixed time.
-  for (let i = 0; i < 5; i++) decodePprof(gunzipSync(gz));
-  let n = 0;
-  const start = performance.now();
-  const until = start + seconds * 1000;
-  while (performance.now() < until) {
-    decodePprof(gunzipSync(gz));
-    n++;
-  }
-  return { n, seconds: (performance.now() - start) / 1000 };
-}
-
-/**
- * The anchor's loop on two threads at once for `seconds`: how many profiles
- * per second both together. Divided by the one-thread rate, what this
- * machine's two cores give just now (on the development VM, ~1.3× to ~2×
- * within an hour), to tell a slow machine from a slow server.
+ * The anchor on two threads at once for `seconds`: how many profiles per
+ * second both together. Divided by the one-thread rate, what this machine's
+ * two cores give just now (on the development VM, ~1.3× to ~2× within an
+ * hour), to tell a slow machine from a slow server.
  */
 async function anchorOnTwoThreads(gz: Buffer, seconds: number): Promise<number> {
-  const decoder = pathToFileURL(path.join(root, 'src/profiles/pprof/decode.ts')).href;
+  const anchorModule = pathToFileURL(path.join(import.meta.dirname, 'helpers/decode-anchor.ts')).href;
   // The same TypeScript source as the anchor on this thread, loaded through tsx.
   const code = `
     const { parentPort, workerData } = require('node:worker_threads');
-    const { gunzipSync } = require('node:zlib');
-    import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(decoder)}); }).then(({ decodePprof }) => {
-      for (let i = 0; i < 5; i++) decodePprof(gunzipSync(workerData.gz));
-      let n = 0;
-      const start = performance.now();
-      while (performance.now() < start + workerData.seconds * 1000) { decodePprof(gunzipSync(workerData.gz)); n++; }
-      parentPort.postMessage(n / ((performance.now() - start) / 1000));
+    import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(anchorModule)}); }).then(({ anchor }) => {
+      const r = anchor(workerData.gz, workerData.seconds);
+      parentPort.postMessage(r.n / r.seconds);
     });`;
   const one = () =>
     new Promise<number>((resolve, reject) => {
