@@ -143,23 +143,38 @@ export async function writeRowGroup(pw: ParquetWriter, cols: RowGroupColumns, n:
   await pw.write({ columnData, rowGroupSize: n });
 }
 
+/** Row groups encoded apart from their file (by another build worker), to be spliced into it by spliceRowGroups. */
+export interface EncodedRowGroups {
+  /** The groups' bytes, back to back, as they go into the file. */
+  bytes: Uint8Array;
+  /** hyparquet-writer's metadata of the groups (RowGroup) and of their pages (PageIndexes), offsets relative to `bytes`. */
+  rowGroups: unknown[];
+  indexes: unknown[];
+  /** Rows of each group. */
+  rows: number[];
+}
+
+/** Encodes some of a table's row groups elsewhere: given rows already in block order, with final series indexes. */
+export type RowGroupOffload = (rows: RowColumns) => Promise<EncodedRowGroups>;
+
+/** Where a row group lies in its file. */
+interface GroupPlace {
+  offset: number;
+  size: number;
+  rows: number;
+}
+
 /**
- * Writes the rows `order[0], order[1], ...` of `rows` with series indexes
- * mapped through `seriesMap`. Rows must already be validated.
+ * Writes the rows `order[from], ..., order[to - 1]` of `rows` (series indexes
+ * mapped through `seriesMap`) as row groups of ROW_GROUP_SIZE into `pw`, which
+ * writes to `writer`; returns where the groups went.
  */
-export async function encodeProfilesTable(
-  rows: RowColumns,
-  order: Uint32Array,
-  seriesMap: Uint32Array,
-  stacktraceCount: number,
-): Promise<{ bytes: Uint8Array; layout: ProfilesLayout }> {
-  const writer = new ByteWriter();
-  const pw = profilesParquetWriter(writer);
-  const groups: { offset: number; size: number; rows: number }[] = [];
+async function writeRowGroups(pw: ParquetWriter, writer: ByteWriter, rows: RowColumns, order: Uint32Array, seriesMap: Uint32Array, from: number, to: number): Promise<GroupPlace[]> {
+  const places: GroupPlace[] = [];
   const blobs = BlobWriter.take();
   const { rowIds, rowIdStart, rowStacks, rowValues, rowStackStart } = rows;
-  for (let start = 0; start < order.length; start += ROW_GROUP_SIZE) {
-    const n = Math.min(ROW_GROUP_SIZE, order.length - start);
+  for (let start = from; start < to; start += ROW_GROUP_SIZE) {
+    const n = Math.min(ROW_GROUP_SIZE, to - start);
     const cols = allocRowGroup(n);
     for (let i = 0; i < n; i++) {
       const r = order[start + i]!;
@@ -169,9 +184,9 @@ export async function encodeProfilesTable(
       cols.duration[i] = rows.rowDuration[r]!;
       cols.period[i] = rows.rowPeriod[r]!;
       cols.total[i] = rows.rowTotal[r]!;
-      const from = rowStackStart[r]!;
-      const to = rowStackStart[r + 1]!;
-      const [si, sv] = canonicalSamples(rowStacks.subarray(from, to), rowValues.subarray(from, to));
+      const a = rowStackStart[r]!;
+      const b = rowStackStart[r + 1]!;
+      const [si, sv] = canonicalSamples(rowStacks.subarray(a, b), rowValues.subarray(a, b));
       cols.stacktraceIds[i] = blobs.ids(si);
       cols.stacktraceValues[i] = blobs.values(sv);
     }
@@ -179,9 +194,153 @@ export async function encodeProfilesTable(
     // One write per row group keeps the per-row blobs of only one group alive.
     await writeRowGroup(pw, cols, n);
     blobs.rewind();
-    groups.push({ offset, size: writer.offset - offset, rows: n });
+    places.push({ offset, size: writer.offset - offset, rows: n });
   }
   blobs.release();
+  return places;
+}
+
+/** The rows `order[from..to)` of `rows`, copied in that order, series mapped: what an offload is given. */
+export function orderedRows(rows: RowColumns, order: Uint32Array, seriesMap: Uint32Array, from: number, to: number): RowColumns {
+  const n = to - from;
+  let samples = 0;
+  let idBytes = 0;
+  for (let i = from; i < to; i++) {
+    const r = order[i]!;
+    samples += rows.rowStackStart[r + 1]! - rows.rowStackStart[r]!;
+    idBytes += rows.rowIdStart[r + 1]! - rows.rowIdStart[r]!;
+  }
+  const out: RowColumns = {
+    rowSeries: new Uint32Array(n),
+    rowIdStart: new Uint32Array(n + 1),
+    rowIds: new Uint8Array(idBytes),
+    rowTime: new BigInt64Array(n),
+    rowDuration: new BigInt64Array(n),
+    rowPeriod: new BigInt64Array(n),
+    rowTotal: new Float64Array(n),
+    rowStackStart: new Uint32Array(n + 1),
+    rowStacks: new Uint32Array(samples),
+    rowValues: new Float64Array(samples),
+  };
+  let at = 0;
+  let idAt = 0;
+  for (let i = 0; i < n; i++) {
+    const r = order[from + i]!;
+    out.rowSeries[i] = seriesMap[rows.rowSeries[r]!]!;
+    out.rowIds.set(rows.rowIds.subarray(rows.rowIdStart[r]!, rows.rowIdStart[r + 1]!), idAt);
+    idAt += rows.rowIdStart[r + 1]! - rows.rowIdStart[r]!;
+    out.rowIdStart[i + 1] = idAt;
+    out.rowTime[i] = rows.rowTime[r]!;
+    out.rowDuration[i] = rows.rowDuration[r]!;
+    out.rowPeriod[i] = rows.rowPeriod[r]!;
+    out.rowTotal[i] = rows.rowTotal[r]!;
+    const a = rows.rowStackStart[r]!;
+    const b = rows.rowStackStart[r + 1]!;
+    out.rowStacks.set(rows.rowStacks.subarray(a, b), at);
+    out.rowValues.set(rows.rowValues.subarray(a, b), at);
+    at += b - a;
+    out.rowStackStart[i + 1] = at;
+  }
+  return out;
+}
+
+/** Encodes an offload's rows (in block order) as row groups, for spliceRowGroups on the thread that writes the file. */
+export async function encodeRowGroupsApart(rows: RowColumns): Promise<EncodedRowGroups> {
+  const writer = new ByteWriter();
+  const pw = profilesParquetWriter(writer);
+  const n = rows.rowSeries.length;
+  const identity = new Uint32Array(Math.max(n, 1));
+  for (let i = 0; i < identity.length; i++) identity[i] = i;
+  let maxSeries = 0;
+  for (let i = 0; i < n; i++) if (rows.rowSeries[i]! > maxSeries) maxSeries = rows.rowSeries[i]!;
+  const seriesIdentity = new Uint32Array(maxSeries + 1);
+  for (let i = 0; i <= maxSeries; i++) seriesIdentity[i] = i;
+  const places = await writeRowGroups(pw, writer, rows, identity, seriesIdentity, 0, n);
+  // The writer starts every file with "PAR1": the groups follow it.
+  const bytes = writer.getBytes().slice(4);
+  const internals = pw as unknown as ParquetWriterInternals;
+  return { bytes, rowGroups: internals.row_groups, indexes: internals.pendingIndexes, rows: places.map((g) => g.rows) };
+}
+
+/**
+ * What spliceRowGroups reaches into: hyparquet-writer 0.17 keeps a file's
+ * row-group metadata and page indexes in these fields until finish() writes
+ * them, with offsets counted from the start of the file.
+ */
+interface ParquetWriterInternals {
+  row_groups: { columns: ColumnChunkOffsets[] }[];
+  pendingIndexes: { chunk: ColumnChunkOffsets; offsetIndex?: { page_locations: { offset: bigint }[] } }[];
+  num_rows: bigint;
+}
+interface ColumnChunkOffsets {
+  file_offset: bigint;
+  meta_data?: { data_page_offset: bigint; dictionary_page_offset?: bigint };
+}
+
+/** Appends row groups encoded apart to the file being written, moving their offsets to where they land. */
+function spliceRowGroups(pw: ParquetWriter, writer: ByteWriter, part: EncodedRowGroups): void {
+  const internals = pw as unknown as ParquetWriterInternals;
+  // Offsets in `part` count from the start of a file whose groups began at byte 4.
+  const shift = BigInt(writer.offset - 4);
+  const moved = new Set<ColumnChunkOffsets>();
+  const move = (c: ColumnChunkOffsets) => {
+    if (moved.has(c)) return;
+    moved.add(c);
+    c.file_offset += shift;
+    if (c.meta_data) {
+      c.meta_data.data_page_offset += shift;
+      if (c.meta_data.dictionary_page_offset !== undefined) c.meta_data.dictionary_page_offset += shift;
+    }
+  };
+  const groups = part.rowGroups as ParquetWriterInternals['row_groups'];
+  const indexes = part.indexes as ParquetWriterInternals['pendingIndexes'];
+  for (const g of groups) for (const c of g.columns) move(c);
+  for (const ix of indexes) {
+    move(ix.chunk);
+    for (const loc of ix.offsetIndex?.page_locations ?? []) loc.offset += shift;
+  }
+  writer.appendBytes(part.bytes);
+  internals.row_groups.push(...groups);
+  internals.pendingIndexes.push(...indexes);
+  for (const n of part.rows) internals.num_rows += BigInt(n);
+}
+
+/**
+ * Writes the rows `order[0], order[1], ...` of `rows` with series indexes
+ * mapped through `seriesMap`. Rows must already be validated. With `offload`,
+ * the later row groups are encoded there while this thread encodes the first
+ * ones (about half the rows, in whole groups), then spliced in: the same bytes
+ * either way.
+ */
+export async function encodeProfilesTable(
+  rows: RowColumns,
+  order: Uint32Array,
+  seriesMap: Uint32Array,
+  stacktraceCount: number,
+  offload?: RowGroupOffload,
+): Promise<{ bytes: Uint8Array; layout: ProfilesLayout }> {
+  const writer = new ByteWriter();
+  const pw = profilesParquetWriter(writer);
+  const total = order.length;
+  // Whole groups here: the first half of the groups (the larger half when odd).
+  const groupsTotal = Math.ceil(total / ROW_GROUP_SIZE);
+  const here = offload && groupsTotal >= 2 ? Math.min(total, Math.ceil(groupsTotal / 2) * ROW_GROUP_SIZE) : total;
+  const elsewhere = here < total ? offload!(orderedRows(rows, order, seriesMap, here, total)) : undefined;
+  // Handled below; a rejection before then must not count as unhandled.
+  elsewhere?.catch(() => undefined);
+  const groups = await writeRowGroups(pw, writer, rows, order, seriesMap, 0, here);
+  if (elsewhere) {
+    const part = await elsewhere;
+    let at = writer.offset;
+    // A group's bytes are its column chunks: total_compressed_size is their length.
+    const sizes = part.rowGroups as { total_compressed_size: bigint }[];
+    spliceRowGroups(pw, writer, part);
+    part.rows.forEach((n, k) => {
+      const size = Number(sizes[k]!.total_compressed_size);
+      groups.push({ offset: at, size, rows: n });
+      at += size;
+    });
+  }
   const footerOffset = writer.offset;
   await pw.finish();
   const bytes = writer.getBytes().slice();

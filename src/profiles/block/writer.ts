@@ -8,7 +8,7 @@ import { BlockMetaSchema, DatasetSchema, type BlockMeta, type Dataset } from '..
 import { BLOCK_FORMAT_VERSION, encodeFooter } from './footer.js';
 import { compareLabels, compareStrings, sortedLabels } from './labels.js';
 import type { ColumnarDataset, DatasetContent, Labels } from './model.js';
-import { encodeProfilesTable } from './profiles.js';
+import { type RowGroupOffload, encodeProfilesTable } from './profiles.js';
 import { checkedColumns, INT64_MAX, INT64_MIN, isRowColumns, rowCount, rowOrder } from './rows.js';
 import { encodeSeriesIndex, encodeSymbols, StringTable, symbolsProblem } from './sections.js';
 
@@ -49,7 +49,7 @@ interface EncodedDataset {
   sections: [Uint8Array, Uint8Array, Uint8Array];
 }
 
-async function encodeDataset(ds: DatasetContent | ColumnarDataset): Promise<EncodedDataset> {
+async function encodeDataset(ds: DatasetContent | ColumnarDataset, offload: RowGroupOffload | undefined): Promise<EncodedDataset> {
   const where = `dataset ${JSON.stringify(ds.tenant)}/${JSON.stringify(ds.name)}`;
   const problem = symbolsProblem(ds.symbols, true);
   if (problem !== undefined) fail(where, `inconsistent symbols: ${problem}`);
@@ -87,7 +87,7 @@ async function encodeDataset(ds: DatasetContent | ColumnarDataset): Promise<Enco
   }
   const order = rowOrder(rows, seriesMap);
 
-  const profiles = await encodeProfilesTable(rows, order, seriesMap, stacktraces);
+  const profiles = await encodeProfilesTable(rows, order, seriesMap, stacktraces, offload);
   return {
     tenant: ds.tenant,
     name: ds.name,
@@ -200,7 +200,12 @@ export function assembleBlockMeta(header: BlockHeader, datasets: readonly Datase
  * left out. The same content always gives the same bytes, whatever the order
  * of datasets, series, rows or samples in the input.
  */
-export async function encodeBlock(header: BlockHeader, datasets: readonly (DatasetContent | ColumnarDataset)[]): Promise<{ bytes: Uint8Array; meta: BlockMeta }> {
+export async function encodeBlock(
+  header: BlockHeader,
+  datasets: readonly (DatasetContent | ColumnarDataset)[],
+  /** Where a large profiles table may have some of its row groups encoded meanwhile (another build worker). */
+  offload?: RowGroupOffload,
+): Promise<{ bytes: Uint8Array; meta: BlockMeta }> {
   const tenant = checkHeader(header);
 
   for (const d of datasets) {
@@ -223,7 +228,7 @@ export async function encodeBlock(header: BlockHeader, datasets: readonly (Datas
   }
 
   const encoded: EncodedDataset[] = [];
-  for (const d of sorted) encoded.push(await encodeDataset(d));
+  for (const d of sorted) encoded.push(await encodeDataset(d, offload));
 
   const meta = assembleBlockMeta(
     header,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { emptySymbols, type DatasetContent, type ProfileRow } from '../../../src/profiles/block/model.js';
+import { ROW_GROUP_SIZE, encodeRowGroupsApart } from '../../../src/profiles/block/profiles.js';
 import { BlockReader } from '../../../src/profiles/block/reader.js';
 import { encodeBlock } from '../../../src/profiles/block/writer.js';
 import { MemoryBucket } from './memory-bucket.js';
@@ -93,5 +94,27 @@ describe('large dataset', () => {
     expect(bucket.gets).toBe(0);
     // The Parquet file reads are bounded by the section: no read spans the whole object.
     expect(Math.max(...bucket.ranges.map((c) => c.length))).toBeLessThan(bytes.length / 2);
+  });
+});
+
+describe('row groups encoded apart', () => {
+  it('gives the same bytes as encoding every row group in one place', async () => {
+    const header = { id: '01JDQ4Z5X8K9M2N3P4Q5R6S7T8', shard: 1, compactionLevel: 0, createdBy: 'w' };
+    const whole = await encodeBlock(header, [bigDataset()]);
+    const offloaded: number[] = [];
+    const split = await encodeBlock(header, [bigDataset()], async (rows) => {
+      offloaded.push(rows.rowSeries.length);
+      // Through a structured clone, as between worker threads.
+      return structuredClone(await encodeRowGroupsApart(structuredClone(rows)));
+    });
+    // 50,000 rows are five groups: the later two were encoded apart.
+    expect(offloaded).toEqual([50_000 - 3 * ROW_GROUP_SIZE]);
+    expect(Buffer.from(split.bytes).equals(Buffer.from(whole.bytes))).toBe(true);
+    expect(split.meta).toEqual(whole.meta);
+  });
+
+  it('fails the block when the offload fails', async () => {
+    const header = { id: '01JDQ4Z5X8K9M2N3P4Q5R6S7T8', shard: 1, compactionLevel: 0, createdBy: 'w' };
+    await expect(encodeBlock(header, [bigDataset()], () => Promise.reject(new Error('worker gone')))).rejects.toThrow('worker gone');
   });
 });
