@@ -24,7 +24,8 @@ import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { BlockMetaSchema } from '../../gen/metastore/v1/types_pb.js';
-import { type FromWorker, type ToWorker, type WireBuilt, type WireHead, type WirePartial, headBuffers, packBatch } from './build-protocol.js';
+import type { RowColumns } from '../block/model.js';
+import { type FromWorker, type ToWorker, type WireBuilt, type WireHead, type WirePartial, headBuffers, packBatch, rowBuffers } from './build-protocol.js';
 import { ACCEPTED, type BuilderOptions, type BuiltSegment, type RequestPart, SegmentBuilder } from './segment-builder.js';
 
 /** One segment being built. */
@@ -171,6 +172,11 @@ class BuildWorker {
     this.post({ type: 'open', segment: id, shard });
   }
 
+  /** Holds a share of a segment again while it encodes rows for the segment's primary: if it dies meanwhile, the segment fails. */
+  lend(id: string, share: Share): void {
+    this.shares.set(id, share);
+  }
+
   /** Drops the segment here (it finished, or failed on another worker). */
   forget(id: string, abort: boolean): void {
     if (this.shares.delete(id) && abort) this.post({ type: 'abort', segment: id });
@@ -214,7 +220,7 @@ class PoolBuild implements SegmentBuild {
     this.result.catch(() => undefined);
     this.partials = new Array<WirePartial | undefined>(members.length);
     this.awaitedPartials = members.length - 1;
-    members.forEach((w, i) => w.open(id, shard, { onMessage: (m) => this.onMessage(i, m), fail: (e) => this.fail(e) }));
+    members.forEach((w, i) => w.open(id, shard, this.share(i)));
   }
 
   add(part: RequestPart): void {
@@ -235,9 +241,20 @@ class PoolBuild implements SegmentBuild {
     return this.result;
   }
 
+  private share(member: number): Share {
+    return { onMessage: (m) => this.onMessage(member, m), fail: (e) => this.fail(e) };
+  }
+
   private onMessage(member: number, m: Exclude<FromWorker, { type: 'ready' }>): void {
     if (this.failed) return;
     if (m.type === 'failed') return this.fail(new Error(`segment build failed: ${m.message}`));
+    if (m.type === 'offload') return this.offload(m.job, m.rows);
+    if (m.type === 'rows-encoded' || m.type === 'rows-failed') {
+      // The helper's part is done: the primary takes it from here.
+      this.members[member]!.forget(this.id, false);
+      this.members[0]!.post(m, m.type === 'rows-encoded' ? [m.result.bytes.buffer as ArrayBuffer] : []);
+      return;
+    }
     this.members[member]!.forget(this.id, false);
     if (m.type === 'partial') {
       this.partials[member] = m;
@@ -251,7 +268,24 @@ class PoolBuild implements SegmentBuild {
   private closePrimary(): void {
     const heads: WireHead[] = [];
     for (const p of this.partials) if (p) heads.push(...p.heads);
-    this.members[0]!.post({ type: 'close', segment: this.id, ...(heads.length > 0 ? { merge: heads } : {}) }, heads.flatMap(headBuffers));
+    const helper = this.members.length > 1;
+    this.members[0]!.post({ type: 'close', segment: this.id, helper, ...(heads.length > 0 ? { merge: heads } : {}) }, heads.flatMap(headBuffers));
+  }
+
+  /**
+   * The primary asks for some of a large dataset's row groups to be encoded
+   * elsewhere while it encodes the others: the next member, which by now has
+   * handed its share over and, as every client waits for this segment, has
+   * little else to do.
+   */
+  private offload(job: number, rows: RowColumns): void {
+    const helper = this.members[1]!;
+    if (helper.dead) {
+      this.members[0]!.post({ type: 'rows-failed', segment: this.id, job, message: 'the helper worker exited' });
+      return;
+    }
+    helper.lend(this.id, this.share(1));
+    helper.post({ type: 'encode-rows', segment: this.id, job, rows }, rowBuffers(rows));
   }
 
   private succeed(m: WireBuilt): void {

@@ -8,6 +8,7 @@
 // transfer would detach.
 
 import type { ColumnarDataset, Labels, RowColumns } from '../block/model.js';
+import type { EncodedRowGroups } from '../block/profiles.js';
 import type { HeadPart, SymbolSource } from './head.js';
 import type { BuiltSegment, RequestOutcome, RequestPart } from './segment-builder.js';
 
@@ -62,9 +63,29 @@ export type ToWorker =
    * ('partial'); otherwise merge `merge` (other workers' partials) into it,
    * encode it and answer 'built'.
    */
-  | { type: 'close'; segment: string; partial?: boolean; merge?: WireHead[] }
+  | { type: 'close'; segment: string; partial?: boolean; merge?: WireHead[]; helper?: boolean }
   /** Forget the segment: it failed elsewhere. */
-  | { type: 'abort'; segment: string };
+  | { type: 'abort'; segment: string }
+  /** To a helper: encode these rows of another worker's segment as row groups (see RowGroupOffload). */
+  | { type: 'encode-rows'; segment: string; job: number; rows: RowColumns }
+  /** To the primary: the row groups of its job, or why there are none. */
+  | WireRowsEncoded
+  | WireRowsFailed;
+
+/** Row groups a helper encoded for a segment's primary. */
+export interface WireRowsEncoded {
+  type: 'rows-encoded';
+  segment: string;
+  job: number;
+  result: EncodedRowGroups;
+}
+
+export interface WireRowsFailed {
+  type: 'rows-failed';
+  segment: string;
+  job: number;
+  message: string;
+}
 
 /** A built segment; `rejections` lists only the rejected parts (the others were accepted). */
 export interface WireBuilt {
@@ -94,7 +115,16 @@ export type FromWorker =
   | { type: 'ready'; heapSizeLimit: number }
   | WireBuilt
   | WirePartial
-  | { type: 'failed'; segment: string; message: string };
+  | { type: 'failed'; segment: string; message: string }
+  /** From a primary: have another worker encode these rows (answered with rows-encoded or rows-failed). */
+  | { type: 'offload'; segment: string; job: number; rows: RowColumns }
+  | WireRowsEncoded
+  | WireRowsFailed;
+
+/** The buffers of row columns, to transfer (each column in a buffer of its own). */
+export function rowBuffers(rows: RowColumns): ArrayBuffer[] {
+  return Object.values(rows).map((v: ArrayBufferView) => v.buffer as ArrayBuffer);
+}
 
 /** The buffers of a WireHead, to transfer. */
 export function headBuffers(h: WireHead): ArrayBuffer[] {

@@ -9,7 +9,8 @@ import { toBinary } from '@bufbuild/protobuf';
 import v8 from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BlockMetaSchema } from '../../gen/metastore/v1/types_pb.js';
-import { type FromWorker, type ToWorker, type WireBuilt, type WirePartial, headBuffers, packHead, unpackBatch, unpackHead } from './build-protocol.js';
+import { type EncodedRowGroups, type RowGroupOffload, encodeRowGroupsApart } from '../block/profiles.js';
+import { type FromWorker, type ToWorker, type WireBuilt, type WirePartial, headBuffers, packHead, rowBuffers, unpackBatch, unpackHead } from './build-protocol.js';
 import { type BuilderOptions, SegmentBuilder, inflateAhead } from './segment-builder.js';
 
 const port = parentPort!;
@@ -23,6 +24,20 @@ interface Build {
 const builds = new Map<string, Build>();
 
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+
+/** Row groups this worker, as a segment's primary, has another worker encode: by job number. */
+const offloads = new Map<number, { segment: string; resolve: (r: EncodedRowGroups) => void; reject: (e: Error) => void }>();
+let nextJob = 0;
+
+/** Has the pool pass rows to another worker of the segment (see encodeProfilesTable), their buffers transferred. */
+function offloadFor(segment: string): RowGroupOffload {
+  return (rows) =>
+    new Promise((resolve, reject) => {
+      const job = nextJob++;
+      offloads.set(job, { segment, resolve, reject });
+      post({ type: 'offload', segment, job, rows }, rowBuffers(rows));
+    });
+}
 
 /** A view's ArrayBuffer, whole: transferable only when nothing else lives in it. */
 function ownBuffer(bytes: Uint8Array): Uint8Array {
@@ -46,7 +61,26 @@ port.on('message', (m: ToWorker) => {
     }
     case 'abort':
       builds.delete(m.segment);
+      for (const [job, o] of offloads) {
+        if (o.segment !== m.segment) continue;
+        offloads.delete(job);
+        o.reject(new Error('segment aborted'));
+      }
       return;
+    case 'encode-rows':
+      encodeRowGroupsApart(m.rows)
+        .then((result) => post({ type: 'rows-encoded', segment: m.segment, job: m.job, result }, [result.bytes.buffer as ArrayBuffer]))
+        .catch((e: unknown) => post({ type: 'rows-failed', segment: m.segment, job: m.job, message: (e as Error).message }));
+      return;
+    case 'rows-encoded':
+    case 'rows-failed': {
+      const o = offloads.get(m.job);
+      if (!o) return;
+      offloads.delete(m.job);
+      if (m.type === 'rows-encoded') o.resolve(m.result);
+      else o.reject(new Error(`encoding row groups on another worker failed: ${m.message}`));
+      return;
+    }
     case 'close': {
       const b = builds.get(m.segment);
       if (!b) return;
@@ -77,7 +111,7 @@ port.on('message', (m: ToWorker) => {
       b.chain
         .then(() => {
           if (m.merge) b.builder.merge(m.merge.map(unpackHead));
-          return b.builder.finish();
+          return b.builder.finish(m.helper ? offloadFor(m.segment) : undefined);
         })
         .then((built) => {
           const bytes = built.block ? ownBuffer(built.block.bytes) : undefined;

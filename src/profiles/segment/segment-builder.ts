@@ -12,6 +12,7 @@
 import type { Config } from '../../config/config.js';
 import type { BlockMeta } from '../../gen/metastore/v1/types_pb.js';
 import type { ColumnarDataset, Labels } from '../block/model.js';
+import type { RowGroupOffload } from '../block/profiles.js';
 import { encodeBlock } from '../block/writer.js';
 import { labelsString } from '../ingest/labels.js';
 import { PprofDecodeError, PprofLimitError, decodePprof } from '../pprof/decode.js';
@@ -243,12 +244,12 @@ export class SegmentBuilder {
     return head;
   }
 
-  /** Encodes the segment. The builder must not be used afterwards. */
-  async finish(): Promise<BuiltSegment> {
+  /** Encodes the segment (some row groups of large datasets through `offload`, see encodeBlock). The builder must not be used afterwards. */
+  async finish(offload?: RowGroupOffload): Promise<BuiltSegment> {
     const datasets = [...this.heads.values()].map((h) => h.content());
     const block = datasets.length === 0
       ? null
-      : await encodeBlock({ id: this.id, shard: this.shard, compactionLevel: 0, createdBy: this.opts.instanceId }, datasets);
+      : await encodeBlock({ id: this.id, shard: this.shard, compactionLevel: 0, createdBy: this.opts.instanceId }, datasets, offload);
     this.release();
     return { outcomes: this.outcomes, block, acceptedProfiles: [...this.accepted], rejectedRequests: [...this.rejected] };
   }

@@ -8,6 +8,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BuildWorkerPool, InlineBuilds, type SegmentBuilds } from '../../../src/profiles/segment/build-pool.js';
+import { ROW_GROUP_SIZE } from '../../../src/profiles/block/profiles.js';
 import { packBatch, unpackBatch } from '../../../src/profiles/segment/build-protocol.js';
 import type { RequestPart } from '../../../src/profiles/segment/segment-builder.js';
 import { FilesystemBucket } from '../../../src/objstore/filesystem.js';
@@ -74,6 +75,25 @@ describe('BuildWorkerPool', () => {
     expect(threaded.outcomes.map((o) => o.status)).toEqual([0, 400, 0]);
     expect(threaded.acceptedProfiles).toEqual(inline.acceptedProfiles);
     expect(threaded.rejectedRequests).toEqual(inline.rejectedRequests);
+    expect(Buffer.from(threaded.block!.bytes).equals(Buffer.from(inline.block!.bytes))).toBe(true);
+    expect(threaded.block!.meta).toEqual(inline.block!.meta);
+  });
+
+  it('has another worker encode some row groups of a large dataset: the same bytes as the main thread', async () => {
+    // 12,000 one-row profiles: two row groups, the second encoded by the other worker.
+    const many = Array.from({ length: 12_000 }, (_, i) => part([{ bytes: pprof(`f${i % 50}`, i + 1) }]));
+    const id = '01JCQ7Z8W5X3Y4V6T2S1R0P9NM';
+    const inline = await build(new InlineBuilds(opts), id, many);
+    const p = pool(2);
+    const encodedApart: number[] = [];
+    for (const w of p.workersForTest()) {
+      w.on('message', (m: { type: string; result?: { rows: number[] } }) => {
+        if (m.type === 'rows-encoded') encodedApart.push(...m.result!.rows);
+      });
+    }
+    const threaded = await build(p, id, many);
+    expect(encodedApart).toEqual([12_000 - ROW_GROUP_SIZE]);
+    expect(threaded.outcomes).toEqual(inline.outcomes);
     expect(Buffer.from(threaded.block!.bytes).equals(Buffer.from(inline.block!.bytes))).toBe(true);
     expect(threaded.block!.meta).toEqual(inline.block!.meta);
   });
