@@ -322,9 +322,10 @@ export async function encodeProfilesTable(
   const writer = new ByteWriter();
   const pw = profilesParquetWriter(writer);
   const total = order.length;
-  // Whole groups here: the first half of the groups (the larger half when odd).
+  // Whole groups here, the first half of them; the rest (the larger half when
+  // the count is odd, as the other side starts later) goes to the offload.
   const groupsTotal = Math.ceil(total / ROW_GROUP_SIZE);
-  const here = offload && groupsTotal >= 2 ? Math.min(total, Math.ceil(groupsTotal / 2) * ROW_GROUP_SIZE) : total;
+  const here = offload && groupsTotal >= 2 ? Math.floor(groupsTotal / 2) * ROW_GROUP_SIZE : total;
   const elsewhere = here < total ? offload!(orderedRows(rows, order, seriesMap, here, total)) : undefined;
   // Handled below; a rejection before then must not count as unhandled.
   elsewhere?.catch(() => undefined);
