@@ -25,6 +25,8 @@ const builds = new Map<string, Build>();
 
 const post = (m: FromWorker, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
 
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** Row groups this worker, as a segment's primary, has another worker encode: by job number. */
 const offloads = new Map<number, { segment: string; resolve: (r: EncodedRowGroups) => void; reject: (e: Error) => void }>();
 let nextJob = 0;
@@ -54,7 +56,10 @@ port.on('message', (m: ToWorker) => {
       if (!b) return;
       const parts = unpackBatch(m.batch);
       for (const part of parts) inflateAhead(part, opts.validation);
-      b.chain = b.chain.then(async () => {
+      // After a turn of the event loop: messages already queued are taken in
+      // first, so a row-group job that another segment's primary waits on
+      // (encode-rows) starts before this worker's queued batches, not after.
+      b.chain = b.chain.then(nextTurn).then(async () => {
         for (const part of parts) await b.builder.add(part);
       });
       return;
