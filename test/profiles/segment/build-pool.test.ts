@@ -164,6 +164,20 @@ describe('BuildWorkerPool', () => {
     expect(p.workersForTest()).toHaveLength(2);
   });
 
+  it('fails a segment when the worker encoding some of its row groups dies, and builds the next one', async () => {
+    const p = pool(2);
+    const [primary, helper] = p.workersForTest();
+    let stopped: Promise<number> | undefined;
+    primary!.on('message', (m: { type: string }) => {
+      if (m.type === 'offload') stopped ??= helper!.terminate();
+    });
+    const many = Array.from({ length: 12_000 }, (_, i) => part([{ bytes: pprof(`f${i % 50}`, i + 1) }]));
+    await expect(build(p, '01JCQ7Z8W5X3Y4V6T2S1R0P9N0', many)).rejects.toThrow(/worker exited/);
+    expect(stopped).toBeDefined();
+    const next = await build(p, '01JCQ7Z8W5X3Y4V6T2S1R0P9N1', parts);
+    expect(next.outcomes.map((o) => o.status)).toEqual([0, 400, 0]);
+  });
+
   it('fails the segments of a worker that dies, and replaces the worker', async () => {
     const p = pool(1);
     const failures: Error[] = [];
