@@ -73,6 +73,22 @@ export interface RowColumns {
   rowValues: Float64Array;
 }
 
+/** Zeroed row columns for n rows with idBytes of profile ids and samples samples in all. */
+export function allocRowColumns(n: number, idBytes: number, samples: number): RowColumns {
+  return {
+    rowSeries: new Uint32Array(n),
+    rowIdStart: new Uint32Array(n + 1),
+    rowIds: new Uint8Array(idBytes),
+    rowTime: new BigInt64Array(n),
+    rowDuration: new BigInt64Array(n),
+    rowPeriod: new BigInt64Array(n),
+    rowTotal: new Float64Array(n),
+    rowStackStart: new Uint32Array(n + 1),
+    rowStacks: new Uint32Array(samples),
+    rowValues: new Float64Array(samples),
+  };
+}
+
 /** One dataset = the profiles of one service of one tenant. */
 export interface DatasetContent {
   tenant: string;

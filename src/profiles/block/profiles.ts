@@ -6,7 +6,7 @@ import { parquetMetadata, parquetRead, type AsyncBuffer, type FileMetaData, type
 import { ByteWriter, ParquetWriter, type ColumnSource } from 'hyparquet-writer';
 import { crc32c } from './crc32c.js';
 import { BlockFormatError } from './errors.js';
-import type { ProfileRow, RowColumns } from './model.js';
+import { type ProfileRow, type RowColumns, allocRowColumns } from './model.js';
 import { BlobWriter, countIds, countValues, decodeIds, decodeValues } from './samples.js';
 
 /** Rows per row group (Pyroscope caps compacted row groups at 10,240). */
@@ -210,18 +210,7 @@ export function orderedRows(rows: RowColumns, order: Uint32Array, seriesMap: Uin
     samples += rows.rowStackStart[r + 1]! - rows.rowStackStart[r]!;
     idBytes += rows.rowIdStart[r + 1]! - rows.rowIdStart[r]!;
   }
-  const out: RowColumns = {
-    rowSeries: new Uint32Array(n),
-    rowIdStart: new Uint32Array(n + 1),
-    rowIds: new Uint8Array(idBytes),
-    rowTime: new BigInt64Array(n),
-    rowDuration: new BigInt64Array(n),
-    rowPeriod: new BigInt64Array(n),
-    rowTotal: new Float64Array(n),
-    rowStackStart: new Uint32Array(n + 1),
-    rowStacks: new Uint32Array(samples),
-    rowValues: new Float64Array(samples),
-  };
+  const out = allocRowColumns(n, idBytes, samples);
   let at = 0;
   let idAt = 0;
   for (let i = 0; i < n; i++) {

@@ -3,7 +3,7 @@
 // Rows given as ProfileRow objects (tests, tools) are checked one by one and
 // copied into columns first, so encoding has one path.
 
-import type { ProfileRow, RowColumns } from './model.js';
+import { type ProfileRow, type RowColumns, allocRowColumns } from './model.js';
 import { canonicalSamples } from './profiles.js';
 
 export const INT64_MIN = -(2n ** 63n);
@@ -72,18 +72,7 @@ function columnsOf(rows: readonly ProfileRow[], seriesCount: number, stacktraces
     samples += rows[i]!.values.length;
   }
   const n = rows.length;
-  const c: RowColumns = {
-    rowSeries: new Uint32Array(n),
-    rowIdStart: new Uint32Array(n + 1),
-    rowIds: new Uint8Array(16 * n),
-    rowTime: new BigInt64Array(n),
-    rowDuration: new BigInt64Array(n),
-    rowPeriod: new BigInt64Array(n),
-    rowTotal: new Float64Array(n),
-    rowStackStart: new Uint32Array(n + 1),
-    rowStacks: new Uint32Array(samples),
-    rowValues: new Float64Array(samples),
-  };
+  const c = allocRowColumns(n, 16 * n, samples);
   let at = 0;
   rows.forEach((r, i) => {
     c.rowSeries[i] = r.seriesIndex;
