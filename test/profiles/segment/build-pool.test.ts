@@ -79,9 +79,10 @@ describe('BuildWorkerPool', () => {
     expect(threaded.block!.meta).toEqual(inline.block!.meta);
   });
 
-  it('has another worker encode some row groups of a large dataset: the same bytes as the main thread', async () => {
-    // 12,000 one-row profiles: two row groups, the second encoded by the other worker.
-    const many = Array.from({ length: 12_000 }, (_, i) => part([{ bytes: pprof(`f${i % 50}`, i + 1) }]));
+  it('has another worker encode some row groups of each large dataset: the same bytes as the main thread', async () => {
+    // Two services of 11,000 one-row profiles: two datasets of two row groups
+    // each, the second of each encoded by the other worker, one after the other.
+    const many = Array.from({ length: 22_000 }, (_, i) => part([{ service: i % 2 ? 'web' : 'api', bytes: pprof(`f${i % 50}`, i + 1) }]));
     const id = '01JCQ7Z8W5X3Y4V6T2S1R0P9NM';
     const inline = await build(new InlineBuilds(opts), id, many);
     const p = pool(2);
@@ -92,7 +93,7 @@ describe('BuildWorkerPool', () => {
       });
     }
     const threaded = await build(p, id, many);
-    expect(encodedApart).toEqual([12_000 - ROW_GROUP_SIZE]);
+    expect(encodedApart).toEqual([11_000 - ROW_GROUP_SIZE, 11_000 - ROW_GROUP_SIZE]);
     expect(threaded.outcomes).toEqual(inline.outcomes);
     expect(Buffer.from(threaded.block!.bytes).equals(Buffer.from(inline.block!.bytes))).toBe(true);
     expect(threaded.block!.meta).toEqual(inline.block!.meta);
