@@ -201,7 +201,7 @@ async function writeRowGroups(pw: ParquetWriter, writer: ByteWriter, rows: RowCo
 }
 
 /** The rows `order[from..to)` of `rows`, copied in that order, series mapped: what an offload is given. */
-export function orderedRows(rows: RowColumns, order: Uint32Array, seriesMap: Uint32Array, from: number, to: number): RowColumns {
+function orderedRows(rows: RowColumns, order: Uint32Array, seriesMap: Uint32Array, from: number, to: number): RowColumns {
   const n = to - from;
   let samples = 0;
   let idBytes = 0;
@@ -311,8 +311,8 @@ export async function encodeProfilesTable(
   const writer = new ByteWriter();
   const pw = profilesParquetWriter(writer);
   const total = order.length;
-  // Whole groups here, the first half of them; the rest (the larger half when
-  // the count is odd, as the other side starts later) goes to the offload.
+  // Whole groups here, the first half of them; the rest goes to the offload
+  // (the larger half when the count is odd: this thread also copies its rows).
   const groupsTotal = Math.ceil(total / ROW_GROUP_SIZE);
   const here = offload && groupsTotal >= 2 ? Math.floor(groupsTotal / 2) * ROW_GROUP_SIZE : total;
   const elsewhere = here < total ? offload!(orderedRows(rows, order, seriesMap, here, total)) : undefined;
