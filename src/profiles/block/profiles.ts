@@ -147,18 +147,18 @@ export async function writeRowGroup(pw: ParquetWriter, cols: RowGroupColumns, n:
 export interface EncodedRowGroups {
   /** The groups' bytes, back to back, as they go into the file. */
   bytes: Uint8Array;
-  /** hyparquet-writer's metadata of the groups (RowGroup) and of their pages (PageIndexes), offsets relative to `bytes`. */
+  /** hyparquet-writer's metadata of the groups (RowGroup) and of their pages (PageIndexes), offsets as in a file whose groups start at byte 4. */
   rowGroups: unknown[];
   indexes: unknown[];
-  /** Rows of each group. */
-  rows: number[];
+  /** Where each group lies in `bytes`, and its rows. */
+  groups: GroupPlace[];
 }
 
 /** Encodes some of a table's row groups elsewhere: given rows already in block order, with final series indexes. */
 export type RowGroupOffload = (rows: RowColumns) => Promise<EncodedRowGroups>;
 
 /** Where a row group lies in its file. */
-interface GroupPlace {
+export interface GroupPlace {
   offset: number;
   size: number;
   rows: number;
@@ -248,7 +248,8 @@ export async function encodeRowGroupsApart(rows: RowColumns): Promise<EncodedRow
   // The writer starts every file with "PAR1": the groups follow it.
   const bytes = writer.getBytes().slice(4);
   const internals = pw as unknown as ParquetWriterInternals;
-  return { bytes, rowGroups: internals.row_groups, indexes: internals.pendingIndexes, rows: places.map((g) => g.rows) };
+  const groups = places.map((g) => ({ ...g, offset: g.offset - 4 }));
+  return { bytes, rowGroups: internals.row_groups, indexes: internals.pendingIndexes, groups };
 }
 
 /**
@@ -257,41 +258,38 @@ export async function encodeRowGroupsApart(rows: RowColumns): Promise<EncodedRow
  * them, with offsets counted from the start of the file.
  */
 interface ParquetWriterInternals {
-  row_groups: { columns: ColumnChunkOffsets[] }[];
-  pendingIndexes: { chunk: ColumnChunkOffsets; offsetIndex?: { page_locations: { offset: bigint }[] } }[];
+  row_groups: { columns: { file_offset: bigint; meta_data?: { data_page_offset: bigint; dictionary_page_offset?: bigint } }[] }[];
+  pendingIndexes: { offsetIndex?: { page_locations: { offset: bigint }[] } }[];
   num_rows: bigint;
 }
-interface ColumnChunkOffsets {
-  file_offset: bigint;
-  meta_data?: { data_page_offset: bigint; dictionary_page_offset?: bigint };
-}
 
-/** Appends row groups encoded apart to the file being written, moving their offsets to where they land. */
-function spliceRowGroups(pw: ParquetWriter, writer: ByteWriter, part: EncodedRowGroups): void {
+/**
+ * Appends row groups encoded apart to the file being written, moving their
+ * offsets to where they land; returns where they went.
+ */
+function spliceRowGroups(pw: ParquetWriter, writer: ByteWriter, part: EncodedRowGroups): GroupPlace[] {
   const internals = pw as unknown as ParquetWriterInternals;
-  // Offsets in `part` count from the start of a file whose groups began at byte 4.
-  const shift = BigInt(writer.offset - 4);
-  const moved = new Set<ColumnChunkOffsets>();
-  const move = (c: ColumnChunkOffsets) => {
-    if (moved.has(c)) return;
-    moved.add(c);
-    c.file_offset += shift;
-    if (c.meta_data) {
-      c.meta_data.data_page_offset += shift;
-      if (c.meta_data.dictionary_page_offset !== undefined) c.meta_data.dictionary_page_offset += shift;
-    }
-  };
+  const at = writer.offset;
+  // Offsets in `part`'s metadata count from the start of a file whose groups began at byte 4.
+  const shift = BigInt(at - 4);
   const groups = part.rowGroups as ParquetWriterInternals['row_groups'];
   const indexes = part.indexes as ParquetWriterInternals['pendingIndexes'];
-  for (const g of groups) for (const c of g.columns) move(c);
-  for (const ix of indexes) {
-    move(ix.chunk);
-    for (const loc of ix.offsetIndex?.page_locations ?? []) loc.offset += shift;
+  // An index's chunk is one of the groups' chunks (one structured clone keeps them one object).
+  for (const g of groups) {
+    for (const c of g.columns) {
+      c.file_offset += shift;
+      if (c.meta_data) {
+        c.meta_data.data_page_offset += shift;
+        if (c.meta_data.dictionary_page_offset !== undefined) c.meta_data.dictionary_page_offset += shift;
+      }
+    }
   }
+  for (const ix of indexes) for (const loc of ix.offsetIndex?.page_locations ?? []) loc.offset += shift;
   writer.appendBytes(part.bytes);
   internals.row_groups.push(...groups);
   internals.pendingIndexes.push(...indexes);
-  for (const n of part.rows) internals.num_rows += BigInt(n);
+  for (const g of part.groups) internals.num_rows += BigInt(g.rows);
+  return part.groups.map((g) => ({ ...g, offset: g.offset + at }));
 }
 
 /**
@@ -319,18 +317,7 @@ export async function encodeProfilesTable(
   // Handled below; a rejection before then must not count as unhandled.
   elsewhere?.catch(() => undefined);
   const groups = await writeRowGroups(pw, writer, rows, order, seriesMap, 0, here);
-  if (elsewhere) {
-    const part = await elsewhere;
-    let at = writer.offset;
-    // A group's bytes are its column chunks: total_compressed_size is their length.
-    const sizes = part.rowGroups as { total_compressed_size: bigint }[];
-    spliceRowGroups(pw, writer, part);
-    part.rows.forEach((n, k) => {
-      const size = Number(sizes[k]!.total_compressed_size);
-      groups.push({ offset: at, size, rows: n });
-      at += size;
-    });
-  }
+  if (elsewhere) groups.push(...spliceRowGroups(pw, writer, await elsewhere));
   const footerOffset = writer.offset;
   await pw.finish();
   const bytes = writer.getBytes().slice();

@@ -249,13 +249,12 @@ class PoolBuild implements SegmentBuild {
     if (this.failed) return;
     if (m.type === 'failed') return this.fail(new Error(`segment build failed: ${m.message}`));
     if (m.type === 'offload') return this.offload(m.job, m.rows);
+    this.members[member]!.forget(this.id, false);
     if (m.type === 'rows-encoded' || m.type === 'rows-failed') {
       // The helper's part is done: the primary takes it from here.
-      this.members[member]!.forget(this.id, false);
       this.members[0]!.post(m, m.type === 'rows-encoded' ? [m.result.bytes.buffer as ArrayBuffer] : []);
       return;
     }
-    this.members[member]!.forget(this.id, false);
     if (m.type === 'partial') {
       this.partials[member] = m;
       if (--this.awaitedPartials === 0) this.closePrimary();

@@ -88,8 +88,8 @@ describe('BuildWorkerPool', () => {
     const p = pool(2);
     const encodedApart: number[] = [];
     for (const w of p.workersForTest()) {
-      w.on('message', (m: { type: string; result?: { rows: number[] } }) => {
-        if (m.type === 'rows-encoded') encodedApart.push(...m.result!.rows);
+      w.on('message', (m: { type: string; result?: { groups: { rows: number }[] } }) => {
+        if (m.type === 'rows-encoded') encodedApart.push(...m.result!.groups.map((g) => g.rows));
       });
     }
     const threaded = await build(p, id, many);
