@@ -336,7 +336,7 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
         return;
       case '/ingest':
       case '/pyroscope/ingest':
-        if (ingest) return ingest(req, res, url);
+        if (ingest) return ingest.handle(req, res, url);
         break;
       case '/api/v1/push':
       case '/api/v1/write':
@@ -379,7 +379,9 @@ export async function startKiln(config: Config, logger: Logger): Promise<Kiln> {
 
   let server: DualServer;
   try {
-    server = await listenDual(handler, config.server.httpListenAddress, config.server.httpListenPort);
+    // Pushes over HTTP/1.1 take the lean path (src/server/lean-http1.ts); everything else, Node's server.
+    const lean = ingest && { post: new Map([['/ingest', ingest.handleRead], ['/pyroscope/ingest', ingest.handleRead]]), maxBodyBytes: config.distributor.maxRecvMsgSize };
+    server = await listenDual(handler, config.server.httpListenAddress, config.server.httpListenPort, lean);
   } catch (e) {
     for (const close of closers.reverse()) await close().catch(() => undefined);
     throw e;

@@ -3,6 +3,7 @@
 
 import type http from 'node:http';
 import type http2 from 'node:http2';
+import type { BufferedHandler, BufferedRequest, Respond } from '../../server/lean-http1.js';
 import { encodePprof } from '../pprof/encode.js';
 import type { Distributor, SeriesToPush } from './distributor.js';
 import { IngestError, asIngestError } from './errors.js';
@@ -75,20 +76,33 @@ export function readBody(req: Req, max: number): Promise<Uint8Array> {
 }
 
 /** Answers with the error's status and message (500 for an unexpected error). */
-function sendError(res: Res, e: unknown): void {
-  if (res.headersSent) return;
+function answerError(respond: Respond, e: unknown): void {
   const err: IngestError & { retryAfterSeconds?: number } = asIngestError(e);
   const headers: Record<string, string> = { 'content-type': 'text/plain; charset=utf-8' };
   if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds);
-  res.writeHead(err.status, headers);
-  res.end(`${err.message}\n`);
+  respond(err.status, headers, `${err.message}\n`);
 }
 
-export function createIngestHandler(distributor: Distributor, opts: HttpIngestOptions) {
+/** Answers on a Node http or http2 response, unless something already did. */
+function nodeRespond(res: Res): Respond {
+  return (status, headers, body) => {
+    if (!res.headersSent) res.writeHead(status, headers).end(body ?? '');
+  };
+}
+
+export interface IngestHandler {
+  /** A request on Node's http or http2 server: reads its body (under maxRecvMsgSize) and handles it. */
+  handle(req: Req, res: Res, url: URL): void;
+  /** A POST whose body has been read (the lean HTTP/1.1 path checks the size first). */
+  handleRead: BufferedHandler;
+}
+
+export function createIngestHandler(distributor: Distributor, opts: HttpIngestOptions): IngestHandler {
   /** Parses one request's body and hands it to the distributor; resolves when the push is durable or rejected. */
-  const receive = (req: Req, url: URL, tenant: string, body: Uint8Array): Promise<void> => {
+  const receive = (request: BufferedRequest, tenant: string): Promise<void> => {
+    const contentType = request.headers['content-type'];
     const ingest = parseLegacyIngest(
-      { query: url.searchParams, contentType: req.headers['content-type'], body },
+      { query: request.url.searchParams, contentType: Array.isArray(contentType) ? contentType[0] : contentType, body: request.body },
       { maxProfileBytes: opts.maxProfileSizeBytes },
       new Date(),
     );
@@ -115,38 +129,40 @@ export function createIngestHandler(distributor: Distributor, opts: HttpIngestOp
    * milliseconds for its segment, and every async frame or promise layer
    * between the socket and that wait (with the request, its URL and body)
    * would live as long, be copied by young-generation GCs and promoted. What
-   * waits here is the response and the two functions that answer it.
+   * waits here is the answering function and the two callbacks that call it.
    */
-  return (req: Req, res: Res, url: URL): void => {
-    let tenant: string;
+  const handleRead: BufferedHandler = (request, respond) => {
+    let pushed: Promise<void>;
     try {
-      if (req.method !== 'POST') throw new IngestError(405, `method ${req.method} not allowed; use POST`, 'invalid_request');
-      const tenantHeader = req.headers['x-scope-orgid'];
-      tenant = resolveTenant(Array.isArray(tenantHeader) ? tenantHeader[0] : tenantHeader, opts.tenancy);
+      const tenantHeader = request.headers['x-scope-orgid'];
+      const tenant = resolveTenant(Array.isArray(tenantHeader) ? tenantHeader[0] : tenantHeader, opts.tenancy);
+      pushed = receive(request, tenant);
     } catch (e) {
-      sendError(res, e);
+      answerError(respond, e);
       return;
     }
-    readBody(req, opts.maxRecvMsgSize).then(
-      (body) => {
-        let pushed: Promise<void>;
-        try {
-          pushed = receive(req, url, tenant, body);
-        } catch (e) {
-          sendError(res, e);
-          return;
-        }
-        answerWhenSettled(pushed, res);
-      },
-      (e: unknown) => sendError(res, e),
-    );
+    answerWhenSettled(pushed, respond);
+  };
+
+  return {
+    handleRead,
+    handle(req, res, url) {
+      if (req.method !== 'POST') {
+        answerError(nodeRespond(res), new IngestError(405, `method ${req.method} not allowed; use POST`, 'invalid_request'));
+        return;
+      }
+      readBody(req, opts.maxRecvMsgSize).then(
+        (body) => handleRead({ url, headers: req.headers, body }, nodeRespond(res)),
+        (e: unknown) => answerError(nodeRespond(res), e),
+      );
+    },
   };
 }
 
-/** Answers a push once it settles. A function of its own so that its callbacks hold the response alone, not the request's scope. */
-function answerWhenSettled(pushed: Promise<void>, res: Res): void {
+/** Answers a push once it settles. A function of its own so that its callbacks hold the answering function alone, not the request's scope. */
+function answerWhenSettled(pushed: Promise<void>, respond: Respond): void {
   pushed.then(
-    () => void res.writeHead(200).end(),
-    (e: unknown) => sendError(res, e),
+    () => respond(200),
+    (e: unknown) => answerError(respond, e),
   );
 }
