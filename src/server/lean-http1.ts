@@ -55,6 +55,7 @@ const CONTINUE = Buffer.from('HTTP/1.1 100 Continue\r\n\r\n');
 const REQUEST_LINE = /^POST (\/[\x21-\x7e]*) HTTP\/1\.1$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Control characters Node rejects in a header value (tab is allowed). */
+// eslint-disable-next-line no-control-regex -- finding them is the point
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /** A parsed head this path serves. */
