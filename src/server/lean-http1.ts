@@ -205,17 +205,26 @@ export class LeanConnection {
 
   private dispatch(head: Head, body: Uint8Array): void {
     this.waiting = true;
-    let answered = false;
-    const respond: Respond = (status, headers, text) => {
-      if (answered) return;
-      answered = true;
-      this.answer(status, headers, text, head.close);
-    };
+    const respond = this.responder(head.close);
     try {
       head.handler({ url: head.url, headers: head.headers, body }, respond);
     } catch {
       respond(500, { 'content-type': 'text/plain' }, 'internal error\n');
     }
+  }
+
+  /**
+   * The answering function of a request: it waits as long as the push does,
+   * so it holds a flag, not the request's head (its URL and headers would be
+   * copied by young-generation GCs and promoted, for every push waiting).
+   */
+  private responder(closeRequested: boolean): Respond {
+    let answered = false;
+    return (status, headers, text) => {
+      if (answered) return;
+      answered = true;
+      this.answer(status, headers, text, closeRequested);
+    };
   }
 
   private answer(status: number, headers: Readonly<Record<string, string>> | undefined, text: string | undefined, closeRequested: boolean): void {

@@ -33,9 +33,15 @@ export interface Symbols {
   lineNumber: number[];
 
   /** Locations of stack trace k (leaf first) are [stacktraceEnd[k-1] (0 for k = 0) .. stacktraceEnd[k]). */
-  stacktraceEnd: number[];
-  stacktraceLocations: number[];
+  stacktraceEnd: Uint32Column;
+  stacktraceLocations: Uint32Column;
 }
+
+/** A column of uint32s: typed where a segment head interns stack traces, a plain array elsewhere. */
+export type Uint32Column = number[] | Uint32Array;
+
+/** Symbols with every column a plain array, to build by pushing. */
+export type SymbolArrays = { [K in keyof Symbols]: K extends 'strings' ? string[] : number[] };
 
 /** One profile of one series (one sample type of one pushed profile). */
 export interface ProfileRow {
@@ -104,7 +110,7 @@ export interface DatasetContent {
 /** A dataset with its rows in columns, as a segment head builds it (the block writer takes either). */
 export type ColumnarDataset = Omit<DatasetContent, 'rows'> & { rows: RowColumns };
 
-export function emptySymbols(): Symbols {
+export function emptySymbols(): SymbolArrays {
   return {
     strings: [''],
     functionName: [],

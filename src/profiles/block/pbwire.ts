@@ -63,7 +63,7 @@ export class ProtoWriter extends ByteWriter {
    * Packed repeated varint field (uint32, uint64 or int64). Values must be
    * integers in range; negatives are written as int64 (10 bytes).
    */
-  packed(field: number, values: readonly number[]): void {
+  packed(field: number, values: ArrayLike<number>): void {
     const n = values.length;
     if (n === 0) return;
     this.tag(field, WIRE_LEN);

@@ -130,7 +130,7 @@ export function decodeSeriesIndex(bytes: Uint8Array): { series: Labels[]; layout
 
 // ---- symbols ----
 
-type Col = readonly number[];
+type Col = ArrayLike<number>;
 
 function checkUint32(col: Col, name: string): string | undefined {
   for (let i = 0; i < col.length; i++) {
@@ -193,7 +193,7 @@ export function symbolsProblem(s: Symbols, strictValues: boolean): string | unde
   const loc = { locationMapping: s.locationMapping, locationAddress: s.locationAddress, locationLineEnd: s.locationLineEnd };
   const ln = { lineFunction: s.lineFunction, lineNumber: s.lineNumber };
   for (const group of [fn, mp, loc, ln, { stacktraceEnd: s.stacktraceEnd }, { stacktraceLocations: s.stacktraceLocations }]) {
-    for (const [k, v] of Object.entries(group)) if (!Array.isArray(v)) return `column ${k} is not an array`;
+    for (const [k, v] of Object.entries(group)) if (!Array.isArray(v) && !(v instanceof Uint32Array)) return `column ${k} is not an array`;
   }
   const F = s.functionName.length;
   const M = s.mappingMemoryStart.length;
@@ -272,7 +272,7 @@ export function encodeSymbols(s: Symbols): Uint8Array {
 /** Decodes a symbols section and rejects it unless every index resolves. */
 export function decodeSymbols(bytes: Uint8Array): Symbols {
   const pb = unframe(SYMBOLS_MAGIC, bytes, 'symbols');
-  const s: Symbols = emptySymbols();
+  const s = emptySymbols();
   s.strings = [];
   const keys: (NumericColumn | undefined)[] = [];
   const kinds: VarintKind[] = [];

@@ -8,12 +8,12 @@
 // Memory: the output table and every source's table of the open dataset are
 // held while it merges. They grow with distinct symbols, not with rows.
 
-import { emptySymbols, type Symbols } from '../block/model.js';
+import { emptySymbols, type SymbolArrays, type Symbols } from '../block/model.js';
 import { HASH_SEED, HashIndex, mix, mix32 } from '../segment/hash-index.js';
 
 /** The deduplicated symbol table of one output dataset. */
 export class SymbolTableBuilder {
-  readonly symbols: Symbols = emptySymbols();
+  readonly symbols: SymbolArrays = emptySymbols();
   private readonly strings = new Map<string, number>([['', 0]]);
   private readonly functions = new HashIndex();
   private readonly mappings = new HashIndex();

@@ -136,7 +136,7 @@ export function headBuffers(h: WireHead): ArrayBuffer[] {
 /** A dataset of a segment builder, in columns of their own (see WireHead). */
 export function packHead(ds: ColumnarDataset): WireHead {
   const s = ds.symbols;
-  const starts = (ends: readonly number[]) => {
+  const starts = (ends: ArrayLike<number>) => {
     const out = new Uint32Array(ends.length + 1);
     for (let i = 0; i < ends.length; i++) out[i + 1] = ends[i]!;
     return out;
@@ -167,7 +167,7 @@ export function packHead(ds: ColumnarDataset): WireHead {
     lineFunction: Uint32Array.from(s.lineFunction),
     lineNumber: Float64Array.from(s.lineNumber),
     stacktraceStart: starts(s.stacktraceEnd),
-    stacktraceLocations: Uint32Array.from(s.stacktraceLocations),
+    stacktraceLocations: new Uint32Array(s.stacktraceLocations),
     rowSeries: r.rowSeries.slice(),
     rowIdStart: r.rowIdStart.slice(),
     rowIds: r.rowIds.slice(),

@@ -4,9 +4,10 @@
 
 import { type ColumnarDataset, type Labels, type RowColumns, emptySymbols } from '../block/model.js';
 import type { DecodedProfile } from '../pprof/profile.js';
-import { HASH_SEED, HashIndex, mix, mix32 } from './hash-index.js';
+import { HASH_SEED, HashIndex, mix } from './hash-index.js';
 import { RowBuilder } from './row-columns.js';
 import { type SeriesPlan, labelsKey } from './series.js';
+import { StacktraceTable } from './stacktrace-table.js';
 
 /** The columns of a decoded profile that hold its symbols and stack traces: what interning reads. */
 export type SymbolSource = Pick<DecodedProfile,
@@ -34,12 +35,13 @@ export interface RowMeta {
 }
 
 export class DatasetHead {
+  /** The symbols but stack traces, which are interned into their own typed columns. */
   private readonly symbols = emptySymbols();
   private readonly strings = new Map<string, number>([['', 0]]);
   private readonly functions = new HashIndex();
   private readonly mappings = new HashIndex();
   private readonly locations = new HashIndex();
-  private readonly stacktraces = new HashIndex();
+  private readonly stacktraces = new StacktraceTable();
   /** Series id by the labels' text, and by the labels array itself. */
   private readonly seriesIds = new Map<string, number>();
   private readonly seriesIdsByArray = new Map<Labels, number>();
@@ -64,7 +66,7 @@ export class DatasetHead {
   append(p: DecodedProfile, plan: SeriesPlan, meta: RowMeta): void {
     const stacktraceOf = this.internStacktraces(p);
     const types = p.sampleTypeType.length;
-    const stacks = this.symbols.stacktraceEnd.length;
+    const stacks = this.stacktraces.length;
     if (this.mark.length < stacks) {
       const grown = Math.max(stacks, this.mark.length * 2, 1024);
       const mark = new Int32Array(grown);
@@ -158,7 +160,7 @@ export class DatasetHead {
    * buffers: the head must not be appended to afterwards.
    */
   content(): ColumnarDataset {
-    return { tenant: this.tenant, name: this.name, series: this.series, rows: this.rows.columns(), symbols: this.symbols };
+    return { tenant: this.tenant, name: this.name, series: this.series, rows: this.rows.columns(), symbols: { ...this.symbols, ...this.stacktraces.columns() } };
   }
 
   /** Gives the row columns back for reuse: nothing may read this head or its content afterwards. */
@@ -314,40 +316,18 @@ export class DatasetHead {
       locMap[j] = v;
     }
 
-    // Stack traces as dataset location ids, mapped while they are hashed, so
-    // that comparing reads one array, not two. Location ids are below 2^32, so
-    // one multiply per frame hashes them.
+    // Stack traces as dataset location ids.
     const frameCount = starts[sampleCount]!;
     if (this.scratch.frames.length < frameCount) this.scratch.frames = new Uint32Array(Math.max(frameCount, this.scratch.frames.length * 2));
     const frames = this.scratch.frames;
+    for (let k = 0; k < frameCount; k++) frames[k] = locMap[sampleLocations[k]!]!;
     if (this.scratch.out.length < sampleCount) this.scratch.out = new Uint32Array(Math.max(sampleCount, this.scratch.out.length * 2));
     const out = this.scratch.out;
-    const ends = s.stacktraceEnd;
-    const stored = s.stacktraceLocations;
+    const stacks = this.stacktraces;
     for (let i = 0; i < sampleCount; i++) {
-      const a = starts[i]!;
-      const b = starts[i + 1]!;
-      let h = HASH_SEED ^ (b - a);
-      for (let k = a; k < b; k++) {
-        const f = locMap[sampleLocations[k]!]!;
-        frames[k] = f;
-        h = mix32(h, f);
-      }
-      let id: number;
-      for (id = this.stacktraces.first(h); id >= 0; id = this.stacktraces.following(id)) {
-        const from = id === 0 ? 0 : ends[id - 1]!;
-        if (ends[id]! - from !== b - a) continue;
-        let k = 0;
-        while (k < b - a && stored[from + k] === frames[a + k]) k++;
-        if (k === b - a) break;
-      }
-      if (id < 0) {
-        id = ends.length;
-        for (let k = a; k < b; k++) stored.push(frames[k]!);
-        ends.push(stored.length);
-        this.stacktraces.add(h, id);
-        this.bytes += 32 + (b - a) * 8;
-      }
+      const known = stacks.length;
+      const id = stacks.intern(frames, starts[i]!, starts[i + 1]!);
+      if (id === known) this.bytes += 16 + (starts[i + 1]! - starts[i]!) * 4;
       out[i] = id;
     }
     return out;
