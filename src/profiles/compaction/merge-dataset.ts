@@ -22,7 +22,6 @@ import type { Labels, ProfileRow } from '../block/model.js';
 import { allocRowGroup, canonicalSamples, ROW_GROUP_SIZE } from '../block/profiles.js';
 import type { BlockReader, DatasetInfo } from '../block/reader.js';
 import { BlobWriter } from '../block/samples.js';
-import { stacktraceFunctionNames } from '../block/sections.js';
 import type { StreamingBlockWriter } from '../block/stream-writer.js';
 import type { JobObserver, ObservedRow, StackResolver } from './observer.js';
 import { SourceSymbolMap, SymbolTableBuilder } from './symbol-remap.js';
@@ -169,19 +168,10 @@ class RowView implements ObservedRow {
 }
 
 function resolver(builder: SymbolTableBuilder): StackResolver {
-  const s = builder.symbols;
   return {
-    functionNames: (id) => stacktraceFunctionNames(s, id),
-    functionNameIds: (id) => {
-      if (!Number.isInteger(id) || id < 0 || id >= s.stacktraceEnd.length) throw new RangeError(`stack trace id ${id} out of range`);
-      const out: number[] = [];
-      for (let i = id === 0 ? 0 : s.stacktraceEnd[id - 1]!; i < s.stacktraceEnd[id]!; i++) {
-        const loc = s.stacktraceLocations[i]!;
-        for (let j = loc === 0 ? 0 : s.locationLineEnd[loc - 1]!; j < s.locationLineEnd[loc]!; j++) out.push(s.functionName[s.lineFunction[j]!]!);
-      }
-      return out;
-    },
-    string: (i) => s.strings[i]!,
+    functionNames: (id) => builder.functionNameIds(id).map((i) => builder.stringAt(i)),
+    functionNameIds: (id) => builder.functionNameIds(id),
+    string: (i) => builder.stringAt(i),
   };
 }
 
@@ -327,5 +317,5 @@ export async function mergeDataset(opts: MergeDatasetOptions): Promise<void> {
     await Promise.all(cursors.map((c) => c.close()));
   }
   blobs.release();
-  await writer.endDataset(builder.symbols);
+  await writer.endDataset(builder.symbols());
 }

@@ -8,32 +8,58 @@
 // Memory: the output table and every source's table of the open dataset are
 // held while it merges. They grow with distinct symbols, not with rows.
 
-import { emptySymbols, type SymbolArrays, type Symbols } from '../block/model.js';
-import { HASH_SEED, HashIndex, mix, mix32 } from '../segment/hash-index.js';
+import { emptySymbols, type Symbols } from '../block/model.js';
+import { HASH_SEED, HashIndex, mix } from '../segment/hash-index.js';
+import { StacktraceTable } from '../segment/stacktrace-table.js';
 
 /** The deduplicated symbol table of one output dataset. */
 export class SymbolTableBuilder {
-  readonly symbols: SymbolArrays = emptySymbols();
+  /** Every table but the stack traces, which are interned into `stacktraces`. */
+  private readonly tables = emptySymbols();
   private readonly strings = new Map<string, number>([['', 0]]);
   private readonly functions = new HashIndex();
   private readonly mappings = new HashIndex();
   private readonly locations = new HashIndex();
-  private readonly stacktraces = new HashIndex();
+  private readonly stacktraces = new StacktraceTable();
   /** Location ids of the stack trace being looked up (reused). */
   private frames = new Uint32Array(256);
+
+  /** The table built so far: its stack trace columns are views that the next new stack trace replaces. */
+  symbols(): Symbols {
+    return { ...this.tables, ...this.stacktraces.columns() };
+  }
+
+  /** The string with id `i`. */
+  stringAt(i: number): string {
+    return this.tables.strings[i]!;
+  }
+
+  /**
+   * The function name (string id) of every line of stack trace `id`: per
+   * location, leaf first, inlined callees before their caller, as pprof orders them.
+   */
+  functionNameIds(id: number): number[] {
+    if (!Number.isInteger(id) || id < 0 || id >= this.stacktraces.length) throw new RangeError(`stack trace id ${id} out of range (${this.stacktraces.length} stack traces)`);
+    const s = this.tables;
+    const out: number[] = [];
+    for (const loc of this.stacktraces.locationsOf(id)) {
+      for (let j = loc === 0 ? 0 : s.locationLineEnd[loc - 1]!; j < s.locationLineEnd[loc]!; j++) out.push(s.functionName[s.lineFunction[j]!]!);
+    }
+    return out;
+  }
 
   string(s: string): number {
     let i = this.strings.get(s);
     if (i === undefined) {
-      i = this.symbols.strings.length;
-      this.symbols.strings.push(s);
+      i = this.tables.strings.length;
+      this.tables.strings.push(s);
       this.strings.set(s, i);
     }
     return i;
   }
 
   function(name: number, systemName: number, filename: number, startLine: number): number {
-    const s = this.symbols;
+    const s = this.tables;
     const h = mix(mix(mix(mix(HASH_SEED, name), systemName), filename), startLine);
     for (let v = this.functions.first(h); v >= 0; v = this.functions.following(v)) {
       if (s.functionName[v] === name && s.functionSystemName[v] === systemName && s.functionFilename[v] === filename && s.functionStartLine[v] === startLine) return v;
@@ -48,7 +74,7 @@ export class SymbolTableBuilder {
   }
 
   mapping(start: number, limit: number, offset: number, filename: number, buildId: number, flags: number): number {
-    const s = this.symbols;
+    const s = this.tables;
     const h = mix(mix(mix(mix(mix(mix(HASH_SEED, filename), buildId), start), limit), offset), flags);
     for (let v = this.mappings.first(h); v >= 0; v = this.mappings.following(v)) {
       if (
@@ -69,7 +95,7 @@ export class SymbolTableBuilder {
 
   /** A location whose n lines are `lineFunction[0..n)` (output ids) and `lineNumber[at..at+n)`. */
   location(mapping: number, address: number, lineFunction: ArrayLike<number>, lineNumber: ArrayLike<number>, at: number, n: number): number {
-    const s = this.symbols;
+    const s = this.tables;
     let h = mix(mix(mix(HASH_SEED, mapping), address), n);
     for (let k = 0; k < n; k++) h = mix(mix(h, lineFunction[k]!), lineNumber[at + k]!);
     for (let v = this.locations.first(h); v >= 0; v = this.locations.following(v)) {
@@ -100,23 +126,7 @@ export class SymbolTableBuilder {
 
   /** The stack trace held in frameBuffer()[0..n) (output location ids, leaf first). */
   stacktrace(n: number): number {
-    const f = this.frames;
-    const ends = this.symbols.stacktraceEnd;
-    const stored = this.symbols.stacktraceLocations;
-    let h = HASH_SEED ^ n;
-    for (let k = 0; k < n; k++) h = mix32(h, f[k]!);
-    for (let id = this.stacktraces.first(h); id >= 0; id = this.stacktraces.following(id)) {
-      const from = id === 0 ? 0 : ends[id - 1]!;
-      if (ends[id]! - from !== n) continue;
-      let k = 0;
-      while (k < n && stored[from + k] === f[k]) k++;
-      if (k === n) return id;
-    }
-    const id = ends.length;
-    for (let k = 0; k < n; k++) stored.push(f[k]!);
-    ends.push(stored.length);
-    this.stacktraces.add(h, id);
-    return id;
+    return this.stacktraces.intern(this.frames, 0, n);
   }
 }
 
