@@ -8,7 +8,7 @@
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
-import { LeanConnection, type LeanRoutes } from './lean-http1.js';
+import { KEEP_ALIVE_TIMEOUT_MS, LeanConnection, type LeanRoutes } from './lean-http1.js';
 
 export type RequestHandler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -44,7 +44,7 @@ export async function listenDual(handler: RequestHandler, host: string, port: nu
     h1Active.set(socket, n - 1);
     if (closing && n === 1) socket.destroySoon();
   }
-  const h1 = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+  const h1 = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, (req, res) => {
     const socket = req.socket;
     h1Active.set(socket, (h1Active.get(socket) ?? 0) + 1);
     if (closing) res.setHeader('connection', 'close');

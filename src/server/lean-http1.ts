@@ -45,8 +45,8 @@ export interface LeanServerHooks {
 
 /** Node's default --max-http-header-size: a longer head goes to Node, which answers 431. */
 const MAX_HEAD_BYTES = 16 * 1024;
-/** Idle and slow connections are closed after this long, as Node's keepAliveTimeout in listenDual. */
-export const LEAN_KEEP_ALIVE_MS = 65_000;
+/** Idle and slow connections are closed after this long (Node's server in listenDual keeps idle ones as long). */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** Bytes buffered behind a request that waits for its answer before the socket is paused. */
 const MAX_BUFFERED_WHILE_WAITING = 64 * 1024;
 
@@ -130,7 +130,7 @@ export class LeanConnection {
     socket.on('data', this.onData);
     socket.on('error', onSocketError);
     socket.on('timeout', this.onTimeout);
-    socket.setTimeout(LEAN_KEEP_ALIVE_MS);
+    socket.setTimeout(KEEP_ALIVE_TIMEOUT_MS);
     socket.resume();
   }
 
@@ -232,7 +232,8 @@ export class LeanConnection {
     // The client left while its request waited.
     if (socket.destroyed || !socket.writable) return;
     const close = closeRequested || this.hooks.closing();
-    socket.write(status === 200 && !headers && !text && !close ? okResponse() : response(status, headers, text ?? '', close));
+    refreshDate();
+    socket.write(status === 200 && !headers && !text && !close ? okBytes : response(status, headers, text ?? '', close));
     this.waiting = false;
     if (close) {
       this.done = true;
@@ -264,30 +265,23 @@ function onSocketError(this: net.Socket): void {
   this.destroy();
 }
 
-/** The Date header's value, made once a second as Node does. */
+/** The Date header's value, made once a second as Node does, and the bytes of a bare 200 on a kept connection (the answer to nearly every push). */
 let dateSecond = -1;
 let dateValue = '';
 let okBytes = Buffer.alloc(0);
 
-function httpDate(): string {
+function refreshDate(): void {
   const second = Math.floor(Date.now() / 1000);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    dateValue = new Date(second * 1000).toUTCString();
-    okBytes = Buffer.from(`HTTP/1.1 200 OK\r\ndate: ${dateValue}\r\nconnection: keep-alive\r\nkeep-alive: timeout=${LEAN_KEEP_ALIVE_MS / 1000}\r\ncontent-length: 0\r\n\r\n`, 'latin1');
-  }
-  return dateValue;
+  if (second === dateSecond) return;
+  dateSecond = second;
+  dateValue = new Date(second * 1000).toUTCString();
+  okBytes = Buffer.from(response(200, undefined, '', false), 'latin1');
 }
 
-/** The bytes of a bare 200 on a kept connection, the answer to nearly every push. */
-function okResponse(): Buffer {
-  httpDate();
-  return okBytes;
-}
-
+/** A response's text; refreshDate() first. */
 function response(status: number, headers: Readonly<Record<string, string>> | undefined, text: string, close: boolean): string {
-  let head = `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Unknown'}\r\ndate: ${httpDate()}\r\n`;
+  let head = `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Unknown'}\r\ndate: ${dateValue}\r\n`;
   for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
-  head += close ? 'connection: close\r\n' : `connection: keep-alive\r\nkeep-alive: timeout=${LEAN_KEEP_ALIVE_MS / 1000}\r\n`;
+  head += close ? 'connection: close\r\n' : `connection: keep-alive\r\nkeep-alive: timeout=${KEEP_ALIVE_TIMEOUT_MS / 1000}\r\n`;
   return `${head}content-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`;
 }
