@@ -46,30 +46,49 @@ function checkMax(maxBytes: number): void {
 /** Inputs up to this size are inflated synchronously (see gunzipBounded). */
 export const SYNC_GUNZIP_MAX_INPUT = 64 * 1024;
 
+/** zlib's default output chunk: the least gunzipBounded inflates into at a time… */
+const MIN_CHUNK = 16 * 1024;
+/** …and the most, whatever a trailer claims. */
+const MAX_CHUNK = 64 * 1024 * 1024;
+
+/**
+ * The output chunk for a stream that declares `declared` bytes: all of it at
+ * once (one byte more, so zlib sees room left and stops in that one call),
+ * where zlib's default 16 KiB chunks cost a thread-pool round trip, a
+ * callback and a buffer each, and a copy to join them: for a 6.9 MB profile,
+ * 32–39 ms of CPU against 14 ms in one chunk. A lying trailer changes only
+ * the chunk size, which stays within zlib's default and 64 MiB (or the
+ * limit, if less).
+ */
+function outputChunk(buf: Uint8Array, maxBytes: number): number {
+  return Math.max(MIN_CHUNK, Math.min(gzipDeclaredSize(buf) + 1, maxBytes + 1, MAX_CHUNK));
+}
+
 /**
  * Gunzips buf, failing with DecompressedTooLargeError as soon as the output
  * passes maxBytes, and with GzipError on corrupt data. Concatenated gzip
  * members are joined, as gzip(1) and Go's gzip.Reader do.
  */
-
 export function gunzipBounded(buf: Uint8Array, maxBytes: number): Promise<Uint8Array> {
   checkMax(maxBytes);
   const fail = (err: Error): Error =>
     (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' ? new DecompressedTooLargeError(maxBytes) : new GzipError(`invalid gzip data: ${err.message}`);
+  // zlib checks maxOutputLength after each output chunk, so a bomb stops
+  // within one chunk of the limit.
+  const opts = { maxOutputLength: maxBytes, chunkSize: outputChunk(buf, maxBytes) };
   // Small bodies (most SDK pushes) inflate in well under a millisecond: the
   // asynchronous path's stream and thread-pool hop would cost more than that.
   if (buf.length <= SYNC_GUNZIP_MAX_INPUT) {
     try {
-      const out = zlib.gunzipSync(buf, { maxOutputLength: maxBytes });
+      const out = zlib.gunzipSync(buf, opts);
       return Promise.resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
     } catch (err) {
       return Promise.reject(fail(err as Error));
     }
   }
-  // zlib's maxOutputLength is checked per output chunk (16 KiB), so a bomb
-  // stops within one chunk of the limit; the work runs off the main thread.
+  // Larger ones inflate on libuv's threads, off the thread that asked.
   return new Promise((resolve, reject) => {
-    zlib.gunzip(buf, { maxOutputLength: maxBytes }, (err, out) => {
+    zlib.gunzip(buf, opts, (err, out) => {
       if (err === null) resolve(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
       else reject(fail(err));
     });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { gzipSync, createGzip } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
@@ -66,6 +67,32 @@ describe('gzip', () => {
       const err = await gunzipBounded(bad, 1 << 20).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(GzipError);
       expect((err as Error).message).toMatch(/^invalid gzip data: \S/);
+    }
+  });
+
+  /** gz with its trailer's ISIZE (the size it declares) replaced. */
+  const declaring = (gz: Uint8Array, size: number): Buffer => {
+    const copy = Buffer.from(gz);
+    copy.writeUInt32LE(size >>> 0, copy.length - 4);
+    return copy;
+  };
+
+  it('sizes its output by the trailer but trusts it for nothing: a lying trailer is a GzipError, a lying bomb still stops at the limit', async () => {
+    // Above the synchronous path's 64 KiB, so both paths are covered.
+    const big = randomBytes(300 * 1024);
+    const gz = gzipSync(big);
+    expect(gz.length).toBeGreaterThan(64 * 1024);
+    expect(Buffer.from(await gunzipBounded(gz, 1 << 20)).equals(big)).toBe(true);
+    for (const input of [gz, gzipSync(text)]) {
+      for (const size of [0, 1, 17, (input === gz ? big : text).length - 1, 1 << 20, 2 ** 32 - 1]) {
+        const err = await gunzipBounded(declaring(input, size), 1 << 20).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(GzipError);
+        expect((err as Error).message).toMatch(/^invalid gzip data: incorrect length check/);
+      }
+    }
+    const bomb = gzipSync(new Uint8Array(8 * 1024 * 1024), { level: 9 });
+    for (const size of [0, 1000, 1 << 20, (1 << 20) + 1, 2 ** 32 - 1]) {
+      await expect(gunzipBounded(declaring(bomb, size), 1 << 20)).rejects.toThrow(DecompressedTooLargeError);
     }
   });
 
