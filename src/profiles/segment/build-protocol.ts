@@ -113,6 +113,8 @@ export interface WirePartial {
 export type FromWorker =
   /** The worker started; heapSizeLimit is its V8 heap limit (bytes), to check its young generation applied. */
   | { type: 'ready'; heapSizeLimit: number }
+  /** A batch of `bytes` bytes (its buffer's size) has been added, or dropped with its segment: the pool's measure of a worker's queue. */
+  | { type: 'progress'; bytes: number }
   | WireBuilt
   | WirePartial
   | { type: 'failed'; segment: string; message: string }

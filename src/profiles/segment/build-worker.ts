@@ -52,8 +52,9 @@ port.on('message', (m: ToWorker) => {
       builds.set(m.segment, { builder: new SegmentBuilder(opts, m.segment, m.shard), chain: Promise.resolve() });
       return;
     case 'add': {
+      const bytes = m.batch.buffer.byteLength;
       const b = builds.get(m.segment);
-      if (!b) return;
+      if (!b) return post({ type: 'progress', bytes });
       const parts = unpackBatch(m.batch);
       for (const part of parts) inflateAhead(part, opts.validation);
       // After a turn of the event loop: messages already queued are taken in
@@ -62,6 +63,8 @@ port.on('message', (m: ToWorker) => {
       b.chain = b.chain.then(nextTurn).then(async () => {
         for (const part of parts) await b.builder.add(part);
       });
+      // A failed batch is reported when its segment closes; here it only leaves the queue.
+      b.chain.finally(() => post({ type: 'progress', bytes })).catch(() => undefined);
       return;
     }
     case 'abort':

@@ -145,6 +145,31 @@ describe('BuildWorkerPool', () => {
     }
   });
 
+  it('sends each batch to the worker with the least still to add', async () => {
+    const large = readFileSync(path.resolve(import.meta.dirname, '../../../testdata/profiles/synthetic-large.pb.gz'));
+    const p = pool(2, { ...opts, validation: { ...validation, maxProfileSizeBytes: 64 << 20, maxProfileStacktraceSamples: 0, rejectNewerThan: 0 } });
+    /** Small batches each worker has added (it reports every batch it is done with). */
+    const small = [0, 0];
+    p.workersForTest().forEach((w, i) =>
+      w.on('message', (m: { type: string; bytes: number }) => {
+        if (m.type === 'progress' && m.bytes < large.length) small[i]!++;
+      }),
+    );
+    const b = p.start('01JCQ7Z8W5X3Y4V6T2S1R0P9N0', 1, (e) => {
+      throw e;
+    });
+    // Over a batch's size, so posted at once, to the first worker: three 6.7 MiB profiles keep it busy for a few hundred ms.
+    b.add(part([{ bytes: large }, { bytes: large }, { bytes: large }]));
+    // Each more than a batch window after the last, so each is a batch of its own; in turn, two would have gone to the busy worker.
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 15));
+      b.add(part([{ bytes: pprof(`small${i}`, i + 1) }]));
+    }
+    const built = await b.finish();
+    expect(built.outcomes.map((o) => o.message)).toEqual(['', '', '', '', '']);
+    expect(small).toEqual([0, 4]);
+  });
+
   it('builds several segments at once on different workers', async () => {
     const p = pool(2);
     const ids = ['01JCQ7Z8W5X3Y4V6T2S1R0P9N0', '01JCQ7Z8W5X3Y4V6T2S1R0P9N1', '01JCQ7Z8W5X3Y4V6T2S1R0P9N2'];
