@@ -306,21 +306,25 @@ export function stacktraceCount(s: Symbols): number {
 }
 
 /**
- * Function names of stack trace `id`, leaf first: for each location (leaf
- * first) every line, inlined callees before their caller, as pprof orders them.
+ * Function names (string indexes) of stack trace `id`, leaf first: for each
+ * location (leaf first) every line, inlined callees before their caller, as
+ * pprof orders them.
  */
-export function stacktraceFunctionNames(s: Symbols, id: number): string[] {
+export function stacktraceFunctionNameIds(s: Pick<Symbols, 'stacktraceEnd' | 'stacktraceLocations' | 'locationLineEnd' | 'lineFunction' | 'functionName'>, id: number): number[] {
   if (!Number.isInteger(id) || id < 0 || id >= s.stacktraceEnd.length) {
     throw new RangeError(`stack trace id ${id} out of range (${s.stacktraceEnd.length} stack traces)`);
   }
-  const out: string[] = [];
+  const out: number[] = [];
   const end = s.stacktraceEnd[id]!;
   for (let i = id === 0 ? 0 : s.stacktraceEnd[id - 1]!; i < end; i++) {
     const loc = s.stacktraceLocations[i]!;
     const lineEnd = s.locationLineEnd[loc]!;
-    for (let j = loc === 0 ? 0 : s.locationLineEnd[loc - 1]!; j < lineEnd; j++) {
-      out.push(s.strings[s.functionName[s.lineFunction[j]!]!]!);
-    }
+    for (let j = loc === 0 ? 0 : s.locationLineEnd[loc - 1]!; j < lineEnd; j++) out.push(s.functionName[s.lineFunction[j]!]!);
   }
   return out;
+}
+
+/** Function names of stack trace `id`, in the order of stacktraceFunctionNameIds. */
+export function stacktraceFunctionNames(s: Symbols, id: number): string[] {
+  return stacktraceFunctionNameIds(s, id).map((i) => s.strings[i]!);
 }

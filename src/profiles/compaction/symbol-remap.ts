@@ -9,6 +9,7 @@
 // held while it merges. They grow with distinct symbols, not with rows.
 
 import { emptySymbols, type Symbols } from '../block/model.js';
+import { stacktraceFunctionNameIds } from '../block/sections.js';
 import { HASH_SEED, HashIndex, mix } from '../segment/hash-index.js';
 import { StacktraceTable } from '../segment/stacktrace-table.js';
 
@@ -34,18 +35,9 @@ export class SymbolTableBuilder {
     return this.tables.strings[i]!;
   }
 
-  /**
-   * The function name (string id) of every line of stack trace `id`: per
-   * location, leaf first, inlined callees before their caller, as pprof orders them.
-   */
+  /** The function names (string ids) of stack trace `id`, see stacktraceFunctionNameIds. */
   functionNameIds(id: number): number[] {
-    if (!Number.isInteger(id) || id < 0 || id >= this.stacktraces.length) throw new RangeError(`stack trace id ${id} out of range (${this.stacktraces.length} stack traces)`);
-    const s = this.tables;
-    const out: number[] = [];
-    for (const loc of this.stacktraces.locationsOf(id)) {
-      for (let j = loc === 0 ? 0 : s.locationLineEnd[loc - 1]!; j < s.locationLineEnd[loc]!; j++) out.push(s.functionName[s.lineFunction[j]!]!);
-    }
-    return out;
+    return stacktraceFunctionNameIds(this.symbols(), id);
   }
 
   string(s: string): number {

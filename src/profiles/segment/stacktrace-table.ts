@@ -42,11 +42,6 @@ export class StacktraceTable {
     return this.count++;
   }
 
-  /** The locations of stack trace `id` (a view, valid until the next intern). */
-  locationsOf(id: number): Uint32Array {
-    return this.locations.subarray(id === 0 ? 0 : this.ends[id - 1]!, this.ends[id]!);
-  }
-
   /** The columns as Symbols holds them: views, valid until the next intern. */
   columns(): { stacktraceEnd: Uint32Array; stacktraceLocations: Uint32Array } {
     return { stacktraceEnd: this.ends.subarray(0, this.count), stacktraceLocations: this.locations.subarray(0, this.frames) };
