@@ -84,6 +84,30 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * CPU seconds the hypervisor has taken from this machine's cores so far (the
+ * steal column of /proc/stat, Linux; NaN elsewhere): time a core wanted to run
+ * and another guest ran instead. On the development VM it moved from ~0 to
+ * over one of the two cores within minutes, and it is what makes "a slow
+ * machine" slow: the server, on both cores, loses more of it than the
+ * one-thread anchor does.
+ */
+function stealSeconds(): number {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+    return Number(cpu[8]) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Cores stolen on average while `work` ran. */
+async function withSteal<T>(work: () => T | Promise<T>): Promise<{ result: T; stolenCores: number }> {
+  const [s0, t0] = [stealSeconds(), performance.now()];
+  const result = await work();
+  return { result, stolenCores: (stealSeconds() - s0) / ((performance.now() - t0) / 1000) };
+}
+
 interface WrkResult {
   requests: number;
   durationUs: number;
@@ -137,7 +161,7 @@ async function kilnRate(url: string, pid: number, c: Case) {
   await wrk(target, file, c.concurrency, WARMUP_SECONDS);
   await drained(url);
   const cpuBefore = cpuSeconds(pid);
-  const r = await wrk(target, file, c.concurrency, SECONDS);
+  const { result: r, stolenCores } = await withSteal(() => wrk(target, file, c.concurrency, SECONDS));
   const elapsed = r.durationUs / 1e6;
   const serverCores = (cpuSeconds(pid) - cpuBefore) / elapsed;
   await drained(url);
@@ -151,6 +175,7 @@ async function kilnRate(url: string, pid: number, c: Case) {
     errors,
     serverCores,
     clientCores: r.cpu / elapsed,
+    stolenCores,
     p50: r.p50Us / 1000,
     p99: r.p99Us / 1000,
   };
@@ -173,20 +198,21 @@ let worst = Infinity;
 for (const c of cases) {
   const gz = readFileSync(path.join(root, 'testdata/profiles', c.file));
   const raw = gunzipSync(gz).length;
-  const before = anchor(gz, SECONDS / 2);
+  const { result: before, stolenCores: stolenBefore } = await withSteal(() => anchor(gz, SECONDS / 2));
   const k = await kilnRate(kiln.url, kiln.proc.pid!, c);
-  const after = anchor(gz, SECONDS / 2);
-  const twoThreads = await anchorOnTwoThreads(gz, 2);
+  const { result: after, stolenCores: stolenAfter } = await withSteal(() => anchor(gz, SECONDS / 2));
+  const { result: twoThreads, stolenCores: stolenTwo } = await withSteal(() => anchorOnTwoThreads(gz, 2));
   const base = { perSec: (before.n + after.n) / (before.seconds + after.seconds) };
   const ratio = k.perSec / base.perSec;
   worst = Math.min(worst, ratio);
   const mb = (perSec: number) => ((perSec * raw) / 1e6).toFixed(1);
   console.log(`\n${c.name}: ${c.file}, ${(gz.length / 1024).toFixed(1)} KiB gzipped, ${(raw / 1024).toFixed(1)} KiB raw`);
   const rate = (a: { n: number; seconds: number }) => (a.n / a.seconds).toFixed(1);
-  console.log(`  anchor  gunzip+decode        ${base.perSec.toFixed(1).padStart(9)} profiles/s  ${mb(base.perSec).padStart(7)} MB/s raw  (before kiln ${rate(before)}, after ${rate(after)})`);
-  console.log(`  kiln    /ingest → durable    ${k.perSec.toFixed(1).padStart(9)} profiles/s  ${mb(k.perSec).padStart(7)} MB/s raw  (concurrency ${c.concurrency}, p50 ${k.p50.toFixed(0)} ms, p99 ${k.p99.toFixed(0)} ms, errors ${k.errors}, server CPU ${k.serverCores.toFixed(2)} cores, wrk ${k.clientCores.toFixed(2)})`);
+  const stolen = (cores: number) => (Number.isNaN(cores) ? 'n/a' : `${cores.toFixed(2)} cores`);
+  console.log(`  anchor  gunzip+decode        ${base.perSec.toFixed(1).padStart(9)} profiles/s  ${mb(base.perSec).padStart(7)} MB/s raw  (before kiln ${rate(before)}, after ${rate(after)}; stolen ${stolen((stolenBefore + stolenAfter) / 2)})`);
+  console.log(`  kiln    /ingest → durable    ${k.perSec.toFixed(1).padStart(9)} profiles/s  ${mb(k.perSec).padStart(7)} MB/s raw  (concurrency ${c.concurrency}, p50 ${k.p50.toFixed(0)} ms, p99 ${k.p99.toFixed(0)} ms, errors ${k.errors}, server CPU ${k.serverCores.toFixed(2)} cores, wrk ${k.clientCores.toFixed(2)}; stolen ${stolen(k.stolenCores)})`);
   console.log(`  ratio   kiln / anchor        ${ratio.toFixed(2)}×  (target ≥ 0.5×)`);
-  console.log(`  cores   anchor on 2 threads  ${(twoThreads / base.perSec).toFixed(2)}× one thread (${twoThreads.toFixed(1)} profiles/s in all): what this machine's two cores gave just now`);
+  console.log(`  cores   anchor on 2 threads  ${(twoThreads / base.perSec).toFixed(2)}× one thread (${twoThreads.toFixed(1)} profiles/s in all; stolen ${stolen(stolenTwo)}): what this machine's two cores gave just now`);
 }
 const exit = await kiln.stop();
 console.log(`\nworst ratio ${worst.toFixed(2)}×; server exit ${exit}`);
