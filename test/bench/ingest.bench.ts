@@ -22,7 +22,8 @@ import { startKiln } from '../helpers/kiln-process.js';
 import { anchor } from './helpers/decode-anchor.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/** Overrides every case's measurement time. */
+const SECONDS = process.env.BENCH_SECONDS ? Number(process.env.BENCH_SECONDS) : undefined;
 /**
  * The server runs the measured load this long before the measurement: its
  * segment encoder runs once per segment, so V8 takes seconds of such runs to
@@ -41,11 +42,18 @@ interface Case {
    * server, not the clients, is the limit.
    */
   concurrency: number;
+  /**
+   * How long the server's rate and the anchor are each measured. Pushes are
+   * answered a segment at a time, 10–12 at once for the large profile at
+   * ~10/s, so a 5 s window counts 4 or 5 such bursts: ±20 % from where the
+   * window falls alone.
+   */
+  seconds: number;
 }
 
 const cases: Case[] = [
-  { name: 'Go CPU profile (realistic)', file: 'go-cpu.pb.gz', concurrency: 4096 },
-  { name: 'large synthetic profile', file: 'synthetic-large.pb.gz', concurrency: 24 },
+  { name: 'Go CPU profile (realistic)', file: 'go-cpu.pb.gz', concurrency: 4096, seconds: 5 },
+  { name: 'large synthetic profile', file: 'synthetic-large.pb.gz', concurrency: 24, seconds: 20 },
 ];
 
 /**
@@ -109,35 +117,33 @@ async function withSteal<T>(work: () => T | Promise<T>): Promise<{ result: T; st
 }
 
 interface WrkResult {
-  requests: number;
-  durationUs: number;
+  /** Latency percentiles over the whole run, warm-up included. */
+  p50Us: number;
+  p99Us: number;
   /** Answers other than 2xx/3xx. */
   status: number;
   connect: number;
   read: number;
   write: number;
   timeout: number;
-  p50Us: number;
-  p99Us: number;
-  /** CPU seconds wrk used (sampled every 100 ms, so up to 100 ms short). */
-  cpu: number;
 }
 
-/** Runs wrk against `url` for `seconds` with `connections` closed-loop pushes of `file`. */
-async function wrk(url: string, file: string, connections: number, seconds: number): Promise<WrkResult> {
+/** Starts wrk against `url` for `seconds` with `connections` closed-loop pushes of `file`. */
+function wrk(url: string, file: string, connections: number, seconds: number): { pid: number; result: Promise<WrkResult> } {
   const child = spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '60s', '-s', PUSH_SCRIPT, url], {
     env: { ...process.env, KILN_BENCH_BODY: file },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  let cpu = 0;
-  const sampler = setInterval(() => (cpu = Math.max(cpu, cpuSeconds(child.pid!))), 100);
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-  clearInterval(sampler);
-  const line = out.split('\n').find((l) => l.startsWith('{'));
-  if (code !== 0 || !line) throw new Error(`wrk exited with ${code}:\n${out}`);
-  return { ...(JSON.parse(line) as Omit<WrkResult, 'cpu'>), cpu };
+  const result = new Promise<WrkResult>((resolve, reject) =>
+    child.once('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (code !== 0 || !line) reject(new Error(`wrk exited with ${code}:\n${out}`));
+      else resolve(JSON.parse(line) as WrkResult);
+    }),
+  );
+  return { pid: child.pid!, result };
 }
 
 const serverMetrics = async (url: string) => (await fetch(`${url}/metrics`)).text();
@@ -155,27 +161,48 @@ async function drained(url: string): Promise<void> {
   }
 }
 
-async function kilnRate(url: string, pid: number, c: Case) {
+/**
+ * What the server has done so far: pushes answered 2xx and the seconds they
+ * waited in all, its CPU, wrk's CPU, stolen CPU.
+ */
+async function snapshot(url: string, pid: number, wrkPid: number) {
+  const metrics = await serverMetrics(url);
+  const pushes = (part: string) => Number(new RegExp(`^kiln_distributor_push_duration_seconds_${part}\\{status="2xx"\\} (\\S+)$`, 'm').exec(metrics)?.[1] ?? 0);
+  return { t: performance.now(), acked: pushes('count'), ackSeconds: pushes('sum'), server: cpuSeconds(pid), wrk: cpuSeconds(wrkPid), stolen: stealSeconds() };
+}
+
+/**
+ * The server's steady rate under a closed loop of `c.concurrency` pushes: one
+ * wrk run, counted by the server's own tally of 2xx answers from the end of
+ * the warm-up to `seconds` later, while wrk keeps pushing. A wrk run of its
+ * own would start with every connection waiting for the first segment (about
+ * one p50, 1–2 s for the large profile), which a 5 s window counts as a stall.
+ */
+async function kilnRate(url: string, pid: number, c: Case, seconds: number) {
   const target = `${url}/ingest?name=${encodeURIComponent('bench-app{env=bench}')}&format=pprof&spyName=gospy`;
   const file = path.join(root, 'testdata/profiles', c.file);
-  await wrk(target, file, c.concurrency, WARMUP_SECONDS);
+  const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
+  // One second of load after the window, so that it closes while wrk still pushes.
+  const run = wrk(target, file, c.concurrency, WARMUP_SECONDS + seconds + 1);
+  await sleep(WARMUP_SECONDS);
+  const s0 = await snapshot(url, pid, run.pid);
+  await sleep(seconds);
+  const s1 = await snapshot(url, pid, run.pid);
+  const r = await run.result;
   await drained(url);
-  const cpuBefore = cpuSeconds(pid);
-  const { result: r, stolenCores } = await withSteal(() => wrk(target, file, c.concurrency, SECONDS));
-  const elapsed = r.durationUs / 1e6;
-  const serverCores = (cpuSeconds(pid) - cpuBefore) / elapsed;
-  await drained(url);
+  const elapsed = (s1.t - s0.t) / 1000;
   const errors = r.status + r.connect + r.read + r.write + r.timeout;
   if (errors > 0) {
     console.log(`  errors: ${r.status} non-2xx answers, ${r.timeout} timeouts, ${r.connect + r.read + r.write} socket errors; rejections so far, by reason:`);
     for (const line of (await serverMetrics(url)).split('\n')) if (line.startsWith('kiln_discarded_profiles_total{')) console.log(`    ${line}`);
   }
   return {
-    perSec: (r.requests - r.status) / elapsed,
+    perSec: (s1.acked - s0.acked) / elapsed,
+    meanMs: ((s1.ackSeconds - s0.ackSeconds) / (s1.acked - s0.acked)) * 1000,
     errors,
-    serverCores,
-    clientCores: r.cpu / elapsed,
-    stolenCores,
+    serverCores: (s1.server - s0.server) / elapsed,
+    clientCores: (s1.wrk - s0.wrk) / elapsed,
+    stolenCores: (s1.stolen - s0.stolen) / elapsed,
     p50: r.p50Us / 1000,
     p99: r.p99Us / 1000,
   };
@@ -193,24 +220,25 @@ const kiln = await startKiln([
   // testdata profiles keep the timestamps of the day they were made.
   '-validation.reject-older-than=0',
 ]);
-console.log(`kiln ingest benchmark: ${SECONDS}s per measurement after ${WARMUP_SECONDS}s of warm-up load, segment duration 500ms, node ${process.version}`);
+console.log(`kiln ingest benchmark: ${WARMUP_SECONDS}s of warm-up load before each measurement, segment duration 500ms, node ${process.version}`);
 let worst = Infinity;
 for (const c of cases) {
   const gz = readFileSync(path.join(root, 'testdata/profiles', c.file));
   const raw = gunzipSync(gz).length;
-  const { result: before, stolenCores: stolenBefore } = await withSteal(() => anchor(gz, SECONDS / 2));
-  const k = await kilnRate(kiln.url, kiln.proc.pid!, c);
-  const { result: after, stolenCores: stolenAfter } = await withSteal(() => anchor(gz, SECONDS / 2));
+  const seconds = SECONDS ?? c.seconds;
+  const { result: before, stolenCores: stolenBefore } = await withSteal(() => anchor(gz, seconds / 2));
+  const k = await kilnRate(kiln.url, kiln.proc.pid!, c, seconds);
+  const { result: after, stolenCores: stolenAfter } = await withSteal(() => anchor(gz, seconds / 2));
   const { result: twoThreads, stolenCores: stolenTwo } = await withSteal(() => anchorOnTwoThreads(gz, 2));
   const base = { perSec: (before.n + after.n) / (before.seconds + after.seconds) };
   const ratio = k.perSec / base.perSec;
   worst = Math.min(worst, ratio);
   const mb = (perSec: number) => ((perSec * raw) / 1e6).toFixed(1);
-  console.log(`\n${c.name}: ${c.file}, ${(gz.length / 1024).toFixed(1)} KiB gzipped, ${(raw / 1024).toFixed(1)} KiB raw`);
+  console.log(`\n${c.name}: ${c.file}, ${(gz.length / 1024).toFixed(1)} KiB gzipped, ${(raw / 1024).toFixed(1)} KiB raw, measured ${seconds}s`);
   const rate = (a: { n: number; seconds: number }) => (a.n / a.seconds).toFixed(1);
   const stolen = (cores: number) => (Number.isNaN(cores) ? 'n/a' : `${cores.toFixed(2)} cores`);
   console.log(`  anchor  gunzip+decode        ${base.perSec.toFixed(1).padStart(9)} profiles/s  ${mb(base.perSec).padStart(7)} MB/s raw  (before kiln ${rate(before)}, after ${rate(after)}; stolen ${stolen((stolenBefore + stolenAfter) / 2)})`);
-  console.log(`  kiln    /ingest → durable    ${k.perSec.toFixed(1).padStart(9)} profiles/s  ${mb(k.perSec).padStart(7)} MB/s raw  (concurrency ${c.concurrency}, p50 ${k.p50.toFixed(0)} ms, p99 ${k.p99.toFixed(0)} ms, errors ${k.errors}, server CPU ${k.serverCores.toFixed(2)} cores, wrk ${k.clientCores.toFixed(2)}; stolen ${stolen(k.stolenCores)})`);
+  console.log(`  kiln    /ingest → durable    ${k.perSec.toFixed(1).padStart(9)} profiles/s  ${mb(k.perSec).padStart(7)} MB/s raw  (concurrency ${c.concurrency}, mean latency ${k.meanMs.toFixed(0)} ms; wrk's p50 ${k.p50.toFixed(0)} ms, p99 ${k.p99.toFixed(0)} ms incl. warm-up; errors ${k.errors}, server CPU ${k.serverCores.toFixed(2)} cores, wrk ${k.clientCores.toFixed(2)}; stolen ${stolen(k.stolenCores)})`);
   console.log(`  ratio   kiln / anchor        ${ratio.toFixed(2)}×  (target ≥ 0.5×)`);
   console.log(`  cores   anchor on 2 threads  ${(twoThreads / base.perSec).toFixed(2)}× one thread (${twoThreads.toFixed(1)} profiles/s in all; stolen ${stolen(stolenTwo)}): what this machine's two cores gave just now`);
 }
