@@ -25,11 +25,14 @@ const root = path.resolve(import.meta.dirname, '../..');
 /** Overrides every case's measurement time. */
 const SECONDS = process.env.BENCH_SECONDS ? Number(process.env.BENCH_SECONDS) : undefined;
 /**
- * The server runs the measured load this long before the measurement: its
- * segment encoder runs once per segment, so V8 takes seconds of such runs to
- * settle its optimised code, while the anchor's loop settles in milliseconds.
+ * The server runs the measured load this long before the measurement: the
+ * first answers come after 3–5 s (every connection waits for the first
+ * segment, built by cold code), and the segment encoder runs once per
+ * segment, so V8 takes seconds of such runs to settle its optimised code,
+ * while the anchor's loop settles in milliseconds. Answers per second of the
+ * small profile settled 6–8 s into the load.
  */
-const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 8);
 const PUSH_SCRIPT = path.join(import.meta.dirname, 'ingest-push.lua');
 
 interface Case {
@@ -44,9 +47,9 @@ interface Case {
   concurrency: number;
   /**
    * How long the server's rate and the anchor are each measured. Pushes are
-   * answered a segment at a time, 10–12 at once for the large profile at
-   * ~10/s, so a 5 s window counts 4 or 5 such bursts: ±20 % from where the
-   * window falls alone.
+   * answered a segment at a time: the large profile's in bursts of up to all
+   * 24 connections every ~2.5 s, so that a 5 s window counts two or three
+   * bursts, and where it falls moves the rate by a third.
    */
   seconds: number;
 }
