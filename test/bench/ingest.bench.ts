@@ -178,8 +178,9 @@ async function snapshot(url: string, pid: number, wrkPid: number) {
  * The server's steady rate under a closed loop of `c.concurrency` pushes: one
  * wrk run, counted by the server's own tally of 2xx answers from the end of
  * the warm-up to `seconds` later, while wrk keeps pushing. A wrk run of its
- * own would start with every connection waiting for the first segment (about
- * one p50, 1–2 s for the large profile), which a 5 s window counts as a stall.
+ * own would start with every connection waiting for its first answer (about
+ * one mean latency: ~1 s for the small profile, 2–2.5 s for the large one),
+ * which a 5 s window counts as if the server had stalled.
  */
 async function kilnRate(url: string, pid: number, c: Case, seconds: number) {
   const target = `${url}/ingest?name=${encodeURIComponent('bench-app{env=bench}')}&format=pprof&spyName=gospy`;
