@@ -310,7 +310,7 @@ export function stacktraceCount(s: Symbols): number {
  * location (leaf first) every line, inlined callees before their caller, as
  * pprof orders them.
  */
-export function stacktraceFunctionNameIds(s: Pick<Symbols, 'stacktraceEnd' | 'stacktraceLocations' | 'locationLineEnd' | 'lineFunction' | 'functionName'>, id: number): number[] {
+export function stacktraceFunctionNameIds(s: Symbols, id: number): number[] {
   if (!Number.isInteger(id) || id < 0 || id >= s.stacktraceEnd.length) {
     throw new RangeError(`stack trace id ${id} out of range (${s.stacktraceEnd.length} stack traces)`);
   }
